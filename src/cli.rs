@@ -1,0 +1,158 @@
+//! Command-line definitions. Values are validated here; nothing touches the network or disk.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ftpmirror",
+    version,
+    about = "Keep a local directory tree and an FTP server's tree in sync",
+    after_help = "Exit codes: 0 all done, 1 some actions failed, 2 usage or configuration error, \
+                  3 connection or login failure."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make LOCAL_DIR a copy of the remote tree (download).
+    #[command(after_help = "Examples:\n  ftpmirror pull ftp://mirror.example.com/pub/data ./data\n  \
+                            ftpmirror pull --delete -j 8 ftp://bob@ftp.example.com/backups /srv/backups")]
+    Pull {
+        /// ftp://[user[:password]@]host[:port]/path (path relative to the login directory;
+        /// %2F at its start makes it absolute).
+        url: String,
+        local_dir: PathBuf,
+        #[command(flatten)]
+        sync: SyncArgs,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Make the remote tree a copy of LOCAL_DIR (upload).
+    #[command(after_help = "Examples:\n  ftpmirror push --dry-run --delete ./public ftp://deploy@www.example.com/htdocs\n  \
+                            FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs")]
+    Push {
+        local_dir: PathBuf,
+        /// ftp://[user[:password]@]host[:port]/path
+        url: String,
+        #[command(flatten)]
+        sync: SyncArgs,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Print the remote tree recursively as the planner sees it: type, size, mtime, precision, path.
+    #[command(after_help = "Example:\n  ftpmirror ls ftp://bob@ftp.example.com/htdocs")]
+    Ls {
+        /// ftp://[user[:password]@]host[:port]/path
+        url: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// Delete what the destination has and the source lacks.
+    #[arg(long)]
+    pub delete: bool,
+    /// Print the plan and change nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Compare sizes only, never modification times.
+    #[arg(long)]
+    pub size_only: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnArgs {
+    /// FTP sessions to run in parallel (listing and transfers).
+    #[arg(short = 'j', long = "parallel", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Active mode: the server connects back (PORT on IPv4, EPRT on IPv6) instead of passive EPSV/PASV.
+    #[arg(long)]
+    pub active: bool,
+    /// User name (overrides the one in the URL).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// netrc file to read the password from [default: ~/.netrc].
+    #[arg(long, value_name = "PATH")]
+    pub netrc_file: Option<PathBuf>,
+    /// Time limit for connecting and for each reply or data stall, e.g. 30, 30s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OutputArgs {
+    /// Print nothing but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print each planned action with its reason, and connection details.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Parses "30", "30s", "2m" or "500ms".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration such as 30s or 2m"))?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(format!("unknown unit '{unit}' in '{s}': use ms, s or m")),
+    };
+    if d.is_zero() {
+        return Err("the timeout must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn examples_in_help_parse() {
+        for cmd in Cli::command().get_subcommands() {
+            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            for line in help.lines().filter(|l| l.contains("ftpmirror ")) {
+                let args = line.split_once("ftpmirror ").unwrap().1;
+                let argv = std::iter::once("ftpmirror").chain(args.split_whitespace());
+                Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{line}: {e}"));
+            }
+        }
+    }
+}

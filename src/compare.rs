@@ -1,0 +1,168 @@
+//! Does a file on the destination need replacing? Pure, no I/O.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use crate::tree::{Entry, Mtime};
+
+/// How the quick check is allowed to judge a pair of files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompareOpts {
+    /// `--size-only`: never look at times.
+    pub size_only: bool,
+    /// Whether this run can give the destination the source's mtime after a transfer
+    /// (always locally; remotely only with MFMT). When it cannot, a destination file newer
+    /// than the source is the copy a previous run made, not a stale one.
+    pub dest_times_settable: bool,
+}
+
+/// Why a transfer is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The destination has no such file.
+    Missing,
+    SizeDiffers { source: u64, dest: u64 },
+    MtimeDiffers { source: Mtime, dest: Mtime },
+    /// The destination has a directory where the source has a file, or the reverse.
+    TypeDiffers,
+    /// The destination has it and the source does not (`--delete`).
+    Extra,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Missing => f.write_str("missing"),
+            Reason::SizeDiffers { source, dest } => {
+                write!(f, "size differs: source {source}, destination {dest}")
+            }
+            Reason::MtimeDiffers { source, dest } => write!(
+                f,
+                "mtime differs: source {source}, destination {dest} ({}s)",
+                signed_secs(source.time, dest.time)
+            ),
+            Reason::TypeDiffers => f.write_str("file/directory conflict"),
+            Reason::Extra => f.write_str("not in source"),
+        }
+    }
+}
+
+fn signed_secs(source: SystemTime, dest: SystemTime) -> String {
+    match dest.duration_since(source) {
+        Ok(d) => format!("+{}", d.as_secs()),
+        Err(e) => format!("-{}", e.duration().as_secs()),
+    }
+}
+
+fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
+    a.duration_since(b).unwrap_or_else(|e| e.duration())
+}
+
+/// Decides whether the destination file must be replaced by the source file.
+///
+/// The order, as in rsync's and rclone's quick check:
+/// 1. sizes differ → transfer;
+/// 2. `--size-only` → equal;
+/// 3. either side has no mtime → equal (nothing more to compare);
+/// 4. the mtimes are within the coarser side's precision (1 s for MLSD/MDTM, 60 s for LIST
+///    times, a day for LIST dates) → equal;
+/// 5. the destination cannot be given the source's mtime and is newer → equal: it is the copy
+///    an earlier run made, and re-sending it every run would never converge;
+/// 6. otherwise → transfer, whether the source is newer or older, so an edit that keeps the
+///    size is never missed and a restored older version is sent too.
+pub fn needs_transfer(source: &Entry, dest: &Entry, opts: CompareOpts) -> Option<Reason> {
+    if source.size != dest.size {
+        return Some(Reason::SizeDiffers {
+            source: source.size,
+            dest: dest.size,
+        });
+    }
+    if opts.size_only {
+        return None;
+    }
+    let (Some(s), Some(d)) = (source.mtime, dest.mtime) else {
+        return None;
+    };
+    let window = s.precision.max(d.precision).window();
+    if abs_diff(s.time, d.time) <= window {
+        return None;
+    }
+    if !opts.dest_times_settable && d.time > s.time {
+        return None;
+    }
+    Some(Reason::MtimeDiffers {
+        source: s,
+        dest: d,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Precision::{self, *};
+
+    fn at(secs: u64, precision: Precision) -> Option<Mtime> {
+        Some(Mtime {
+            time: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs),
+            precision,
+        })
+    }
+
+    fn at_ms(ms: u64, precision: Precision) -> Option<Mtime> {
+        Some(Mtime {
+            time: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + ms),
+            precision,
+        })
+    }
+
+    const STRICT: CompareOpts = CompareOpts {
+        size_only: false,
+        dest_times_settable: true,
+    };
+    const NO_MFMT: CompareOpts = CompareOpts {
+        size_only: false,
+        dest_times_settable: false,
+    };
+    const SIZE_ONLY: CompareOpts = CompareOpts {
+        size_only: true,
+        dest_times_settable: true,
+    };
+
+    #[test]
+    fn quick_check_table() {
+        type Case = (&'static str, Entry, Entry, CompareOpts, bool);
+        let cases: Vec<Case> = vec![
+            ("same size, same second", Entry::file(5, at(10, Exact)), Entry::file(5, at(10, Second)), STRICT, false),
+            ("sub-second local vs MLSD seconds", Entry::file(5, at_ms(10_900, Exact)), Entry::file(5, at(10, Second)), STRICT, false),
+            ("size differs", Entry::file(5, at(10, Exact)), Entry::file(6, at(10, Second)), STRICT, true),
+            ("size differs, size-only", Entry::file(5, at(10, Exact)), Entry::file(6, at(10, Second)), SIZE_ONLY, true),
+            ("source newer by 2 s", Entry::file(5, at(12, Exact)), Entry::file(5, at(10, Second)), STRICT, true),
+            ("source older by 2 s", Entry::file(5, at(8, Exact)), Entry::file(5, at(10, Second)), STRICT, true),
+            ("1 s apart at second precision", Entry::file(5, at(11, Exact)), Entry::file(5, at(10, Second)), STRICT, false),
+            ("LIST minute precision, 50 s apart", Entry::file(5, at(50, Exact)), Entry::file(5, at(0, Minute)), STRICT, false),
+            ("LIST minute precision, 61 s apart", Entry::file(5, at(61, Exact)), Entry::file(5, at(0, Minute)), STRICT, true),
+            ("LIST day precision, 5 h apart", Entry::file(5, at(18_000, Exact)), Entry::file(5, at(0, Day)), STRICT, false),
+            ("mtime differs, size-only", Entry::file(5, at(500, Exact)), Entry::file(5, at(10, Second)), SIZE_ONLY, false),
+            ("no dest mtime", Entry::file(5, at(500, Exact)), Entry::file(5, None), STRICT, false),
+            ("no MFMT: dest newer is our copy", Entry::file(5, at(10, Exact)), Entry::file(5, at(900, Second)), NO_MFMT, false),
+            ("no MFMT: source edited later", Entry::file(5, at(900, Exact)), Entry::file(5, at(10, Second)), NO_MFMT, true),
+            ("no MFMT: size still wins", Entry::file(5, at(10, Exact)), Entry::file(4, at(900, Second)), NO_MFMT, true),
+        ];
+        for (name, source, dest, opts, want) in cases {
+            assert_eq!(needs_transfer(&source, &dest, opts).is_some(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn reason_names_both_sides() {
+        let r = needs_transfer(
+            &Entry::file(5, at(12, Exact)),
+            &Entry::file(5, at(10, Second)),
+            STRICT,
+        )
+        .unwrap();
+        let text = r.to_string();
+        assert!(text.starts_with("mtime differs: source 2023-11-14 22:13:32"), "{text}");
+        assert!(text.ends_with("(-2s)"), "{text}");
+    }
+}

@@ -1,0 +1,263 @@
+//! Runs a `Plan` on the session pool, phase by phase: create the root, clear conflicts,
+//! mkdirs (parents first), transfers in parallel, then deletes — files before directories,
+//! deepest first, and none at all if anything failed or any listing was incomplete.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+
+use anyhow::{Context, Result, bail};
+
+use crate::event::Event;
+use crate::path::RelPath;
+use crate::plan::{Action, Direction, Op, Plan};
+use crate::remote::{Pool, Session, escape};
+
+pub struct Executor<'a> {
+    pool: &'a Pool,
+    local_root: &'a Path,
+    direction: Direction,
+    events: Sender<Event>,
+    failures: AtomicUsize,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(pool: &'a Pool, local_root: &'a Path, direction: Direction, events: Sender<Event>) -> Self {
+        Executor {
+            pool,
+            local_root,
+            direction,
+            events,
+            failures: AtomicUsize::new(0),
+        }
+    }
+
+    /// `listing_complete` is false when either tree had a directory that could not be read:
+    /// then nothing is deleted, since what looks extra may only be unseen.
+    pub fn execute(&self, plan: &Plan, listing_complete: bool) {
+        if plan.create_root && !self.create_root() {
+            return;
+        }
+        if !plan.clear.is_empty() {
+            if listing_complete {
+                self.remove(&plan.clear);
+            } else {
+                self.notice(format!(
+                    "{} file/directory conflicts not replaced: a listing was incomplete",
+                    plan.clear.len()
+                ));
+            }
+        }
+        for level in by_depth(&plan.mkdirs, false) {
+            self.run(&level);
+        }
+        self.run(&plan.transfers);
+        if plan.deletes.is_empty() {
+            return;
+        }
+        let failed = self.failures.load(Ordering::SeqCst);
+        if failed > 0 || !listing_complete {
+            let why = if failed > 0 {
+                format!("{failed} action(s) failed")
+            } else {
+                "a listing was incomplete".to_string()
+            };
+            self.notice(format!("{} deletion(s) skipped because {why}", plan.deletes.len()));
+            return;
+        }
+        self.remove(&plan.deletes);
+    }
+
+    fn send(&self, ev: Event) {
+        // The receiver only goes away when the run is over; nothing to do then.
+        let _ = self.events.send(ev);
+    }
+
+    fn notice(&self, msg: String) {
+        self.send(Event::Notice(msg));
+    }
+
+    fn create_root(&self) -> bool {
+        self.send(Event::Start {
+            op: Op::Mkdir,
+            path: RelPath::root(),
+            size: 0,
+        });
+        let result = match self.direction {
+            Direction::Pull => fs::create_dir_all(self.local_root)
+                .with_context(|| format!("cannot create {}", self.local_root.display())),
+            Direction::Push => self
+                .pool
+                .take()
+                .and_then(|mut s| {
+                    let r = s.mkdir_all(self.pool.root());
+                    self.pool.give(s);
+                    r
+                }),
+        };
+        let ok = result.is_ok();
+        self.done(Op::Mkdir, &RelPath::root(), 0, result.map(|_| ()));
+        ok
+    }
+
+    fn done(&self, op: Op, path: &RelPath, bytes: u64, result: Result<()>) {
+        if result.is_err() {
+            self.failures.fetch_add(1, Ordering::SeqCst);
+        }
+        self.send(Event::Done {
+            op,
+            path: path.clone(),
+            bytes,
+            result: result.map_err(|e| format!("{e:#}")),
+        });
+    }
+
+    /// Files in parallel, then directories one depth level at a time, deepest first.
+    fn remove(&self, actions: &[Action]) {
+        let files: Vec<Action> = actions.iter().filter(|a| a.op == Op::Delete).cloned().collect();
+        self.run(&files);
+        let dirs: Vec<Action> = actions.iter().filter(|a| a.op == Op::Rmdir).cloned().collect();
+        for level in by_depth(&dirs, true) {
+            self.run(&level);
+        }
+    }
+
+    /// Runs independent actions: local ones on this thread, remote ones across the pool.
+    fn run(&self, actions: &[Action]) {
+        if actions.is_empty() {
+            return;
+        }
+        let local_only = self.direction == Direction::Pull && actions.iter().all(|a| !a.op.is_transfer());
+        if local_only {
+            for a in actions {
+                self.send(start(a));
+                let r = self.local_op(a);
+                self.done(a.op, &a.path, 0, r);
+            }
+            return;
+        }
+        let outcome = self.pool.run(actions, |session, a| {
+            self.send(start(a));
+            let (bytes, r) = self.remote_op(session, a);
+            self.done(a.op, &a.path, bytes, r);
+        });
+        let why = outcome.session_errors.join("; ");
+        for i in outcome.unattempted {
+            let a = &actions[i];
+            self.done(a.op, &a.path, 0, Err(anyhow::anyhow!("not attempted: no FTP session ({why})")));
+        }
+    }
+
+    fn local_path(&self, p: &RelPath) -> PathBuf {
+        p.to_local(self.local_root)
+    }
+
+    fn local_op(&self, a: &Action) -> Result<()> {
+        let path = self.local_path(&a.path);
+        let r = match a.op {
+            Op::Mkdir => match fs::create_dir(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+                other => other,
+            },
+            Op::Delete => fs::remove_file(&path),
+            Op::Rmdir => fs::remove_dir(&path),
+            Op::Upload | Op::Download => unreachable!("transfers need a session"),
+        };
+        r.with_context(|| format!("{} {}", a.op.label(), path.display()))
+    }
+
+    /// Returns the bytes moved with the result, so a failed transfer still counts its traffic.
+    fn remote_op(&self, s: &mut Session, a: &Action) -> (u64, Result<()>) {
+        let remote = a.path.to_remote(self.pool.root());
+        match (self.direction, a.op) {
+            (Direction::Push, Op::Upload) => split(self.upload(s, a, &remote)),
+            (Direction::Pull, Op::Download) => split(self.download(s, a, &remote)),
+            (Direction::Push, Op::Mkdir) => (0, s.mkdir(&remote)),
+            (Direction::Push, Op::Delete) => (0, s.remove_file(&remote)),
+            (Direction::Push, Op::Rmdir) => (0, s.remove_dir(&remote)),
+            (Direction::Pull, _) => (0, self.local_op(a)),
+            (Direction::Push, Op::Download) => unreachable!("push never downloads"),
+        }
+    }
+
+    fn upload(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
+        let local = self.local_path(&a.path);
+        let mut file = File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
+        let sent = s.store(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
+        if sent != a.size {
+            bail!(
+                "{} changed during the upload: sent {sent} bytes, expected {}",
+                local.display(),
+                a.size
+            );
+        }
+        if let (true, Some(t)) = (self.pool.caps().mfmt, a.mtime) {
+            if let Err(e) = s.set_mtime(remote, t) {
+                self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Downloads into `.NAME.ftpmirror-part` beside the target, checks the size, sets the
+    /// mtime, then renames over the target: the old file stays intact until the new one is whole.
+    fn download(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
+        let target = self.local_path(&a.path);
+        let part = target.with_file_name(format!(".{}.ftpmirror-part", a.path.name()));
+        let mut file = File::create(&part).with_context(|| format!("cannot create {}", part.display()))?;
+        let result = (|| {
+            let got = s.retrieve(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
+            if got != a.size {
+                bail!(
+                    "RETR {} returned {got} bytes but the listing said {}",
+                    escape(remote),
+                    a.size
+                );
+            }
+            if let Some(t) = a.mtime {
+                file.set_modified(t)
+                    .with_context(|| format!("cannot set the mtime of {}", part.display()))?;
+            }
+            fs::rename(&part, &target)
+                .with_context(|| format!("cannot rename {} to {}", part.display(), target.display()))?;
+            Ok(got)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&part);
+        }
+        result
+    }
+}
+
+fn start(a: &Action) -> Event {
+    Event::Start {
+        op: a.op,
+        path: a.path.clone(),
+        size: a.size,
+    }
+}
+
+fn split(r: Result<u64>) -> (u64, Result<()>) {
+    match r {
+        Ok(n) => (n, Ok(())),
+        Err(e) => (0, Err(e)),
+    }
+}
+
+/// Groups actions by path depth: shallowest first, or deepest first when `deepest_first`.
+fn by_depth(actions: &[Action], deepest_first: bool) -> Vec<Vec<Action>> {
+    let mut levels: Vec<Vec<Action>> = Vec::new();
+    let mut sorted: Vec<&Action> = actions.iter().collect();
+    sorted.sort_by_key(|a| a.path.depth());
+    if deepest_first {
+        sorted.reverse();
+    }
+    for a in sorted {
+        match levels.last_mut() {
+            Some(l) if l[0].path.depth() == a.path.depth() => l.push(a.clone()),
+            _ => levels.push(vec![a.clone()]),
+        }
+    }
+    levels
+}

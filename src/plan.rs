@@ -1,0 +1,380 @@
+//! The plan: a pure merge of the source and destination trees. No I/O.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use crate::compare::{CompareOpts, Reason, needs_transfer};
+use crate::path::RelPath;
+use crate::tree::{Entry, Kind, Tree};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Local → remote.
+    Push,
+    /// Remote → local.
+    Pull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    Mkdir,
+    Upload,
+    Download,
+    Delete,
+    Rmdir,
+}
+
+impl Op {
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::Mkdir => "mkdir",
+            Op::Upload => "upload",
+            Op::Download => "download",
+            Op::Delete => "delete",
+            Op::Rmdir => "rmdir",
+        }
+    }
+
+    pub fn is_transfer(self) -> bool {
+        matches!(self, Op::Upload | Op::Download)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub op: Op,
+    pub path: RelPath,
+    /// Bytes to transfer (the source size); 0 for everything but transfers.
+    pub size: u64,
+    /// The source's mtime, given to the destination after a transfer.
+    pub mtime: Option<SystemTime>,
+    pub reason: Reason,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<8} {}  ({})", self.op.label(), self.path, self.reason)
+    }
+}
+
+/// A file on one side and a directory on the other, left alone without `--delete`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub path: RelPath,
+    pub source: Kind,
+    pub dest: Kind,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = |k: Kind| if k == Kind::Dir { "a directory" } else { "a file" };
+        write!(
+            f,
+            "{}: {} in the source but {} in the destination; use --delete to replace it",
+            self.path,
+            kind(self.source),
+            kind(self.dest)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOpts {
+    pub direction: Direction,
+    pub delete: bool,
+    pub compare: CompareOpts,
+}
+
+/// What to do, phase by phase. The executor runs the phases in this order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub direction: Direction,
+    /// The destination root does not exist yet and must be created first.
+    pub create_root: bool,
+    /// Destination entries in the way of a source entry of the other type (`--delete` only):
+    /// files first, then directories deepest first.
+    pub clear: Vec<Action>,
+    /// Directories to create, parents before children.
+    pub mkdirs: Vec<Action>,
+    pub transfers: Vec<Action>,
+    /// Extras to remove (`--delete` only): files first, then directories deepest first.
+    pub deletes: Vec<Action>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Plan {
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.clear
+            .iter()
+            .chain(&self.mkdirs)
+            .chain(&self.transfers)
+            .chain(&self.deletes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.create_root && self.actions().next().is_none()
+    }
+
+    pub fn transfer_bytes(&self) -> u64 {
+        self.transfers.iter().map(|a| a.size).sum()
+    }
+}
+
+/// Merges the two trees into a plan.
+///
+/// Nothing is planned below a destination directory that could not be listed (its contents
+/// are unknown), and nothing is deleted below a directory that could not be read on either
+/// side. Without `--delete` a file/directory conflict is reported and its subtree left alone.
+pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
+    let transfer_op = match opts.direction {
+        Direction::Push => Op::Upload,
+        Direction::Pull => Op::Download,
+    };
+    let mut plan = Plan {
+        direction: opts.direction,
+        create_root: !dest.root_exists,
+        clear: Vec::new(),
+        mkdirs: Vec::new(),
+        transfers: Vec::new(),
+        deletes: Vec::new(),
+        conflicts: Vec::new(),
+    };
+    // Source subtrees left alone because of a conflict, and destination subtrees being cleared.
+    let mut blocked: Vec<RelPath> = Vec::new();
+    let mut cleared: Vec<RelPath> = Vec::new();
+
+    for (path, s) in &source.entries {
+        if blocked.iter().any(|b| path.starts_with(b)) || dest.is_unreadable(path) {
+            continue;
+        }
+        let dest_entry = dest
+            .get(path)
+            .filter(|_| !cleared.iter().any(|c| path.starts_with(c)));
+        let reason = match dest_entry {
+            None => Reason::Missing,
+            Some(d) if d.kind == s.kind => match s.kind {
+                Kind::Dir => continue,
+                Kind::File => match needs_transfer(s, d, opts.compare) {
+                    Some(reason) => reason,
+                    None => continue,
+                },
+            },
+            Some(d) => {
+                if !opts.delete {
+                    plan.conflicts.push(Conflict {
+                        path: path.clone(),
+                        source: s.kind,
+                        dest: d.kind,
+                    });
+                    blocked.push(path.clone());
+                    continue;
+                }
+                clear_subtree(dest, path, &mut plan.clear);
+                cleared.push(path.clone());
+                Reason::TypeDiffers
+            }
+        };
+        let op = if s.is_dir() { Op::Mkdir } else { transfer_op };
+        let action = source_action(op, path, s, reason);
+        if op == Op::Mkdir {
+            plan.mkdirs.push(action);
+        } else {
+            plan.transfers.push(action);
+        }
+    }
+    order_removals(&mut plan.clear);
+
+    if opts.delete {
+        for (path, d) in &dest.entries {
+            let gone = !source.entries.contains_key(path);
+            let protected = dest.is_unreadable(path)
+                || source.is_unreadable(path)
+                || cleared.iter().any(|c| path.starts_with(c));
+            if gone && !protected {
+                plan.deletes.push(removal(path, d, Reason::Extra));
+            }
+        }
+        order_removals(&mut plan.deletes);
+    }
+    plan
+}
+
+fn source_action(op: Op, path: &RelPath, s: &Entry, reason: Reason) -> Action {
+    Action {
+        op,
+        path: path.clone(),
+        size: if op == Op::Mkdir { 0 } else { s.size },
+        mtime: s.mtime.map(|m| m.time),
+        reason,
+    }
+}
+
+fn removal(path: &RelPath, d: &Entry, reason: Reason) -> Action {
+    Action {
+        op: if d.is_dir() { Op::Rmdir } else { Op::Delete },
+        path: path.clone(),
+        size: 0,
+        mtime: None,
+        reason,
+    }
+}
+
+/// Removes `path` from the destination and, for a directory, everything below it.
+fn clear_subtree(dest: &Tree, path: &RelPath, out: &mut Vec<Action>) {
+    for (p, d) in dest.entries.range(path.clone()..) {
+        if !p.starts_with(path) {
+            break;
+        }
+        out.push(removal(p, d, Reason::TypeDiffers));
+    }
+}
+
+/// Files first, then directories deepest first, so each directory is empty when removed.
+fn order_removals(actions: &mut [Action]) {
+    actions.sort_by(|a, b| {
+        (a.op == Op::Rmdir)
+            .cmp(&(b.op == Op::Rmdir))
+            .then(b.path.depth().cmp(&a.path.depth()))
+            .then(a.path.cmp(&b.path))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{Mtime, Precision};
+    use std::time::Duration;
+
+    fn t(secs: u64, precision: Precision) -> Option<Mtime> {
+        Some(Mtime {
+            time: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs),
+            precision,
+        })
+    }
+
+    /// Builds a tree from ("path", size) pairs; a trailing '/' marks a directory.
+    fn tree(items: &[(&str, u64, u64)], precision: Precision) -> Tree {
+        let mut tree = Tree::new();
+        for &(p, size, secs) in items {
+            let path = RelPath::parse(p).unwrap();
+            let entry = if p.ends_with('/') {
+                Entry::dir()
+            } else {
+                Entry::file(size, t(secs, precision))
+            };
+            tree.insert(path, entry);
+        }
+        tree
+    }
+
+    fn opts(delete: bool) -> PlanOpts {
+        PlanOpts {
+            direction: Direction::Push,
+            delete,
+            compare: CompareOpts {
+                size_only: false,
+                dest_times_settable: true,
+            },
+        }
+    }
+
+    fn summary(plan: &Plan) -> Vec<String> {
+        plan.actions()
+            .map(|a| format!("{} {}", a.op.label(), a.path))
+            .collect()
+    }
+
+    #[test]
+    fn empty_destination_gets_everything_parents_first() {
+        let src = tree(
+            &[("a/", 0, 0), ("a/b/", 0, 0), ("a/b/c", 3, 0), ("z", 1, 0), ("e/", 0, 0)],
+            Precision::Exact,
+        );
+        let plan = plan(&src, &Tree::new(), opts(false));
+        assert_eq!(
+            summary(&plan),
+            ["mkdir a", "mkdir a/b", "mkdir e", "upload a/b/c", "upload z"]
+        );
+        assert_eq!(plan.transfer_bytes(), 4);
+        assert!(plan.transfers.iter().all(|a| a.reason == Reason::Missing));
+    }
+
+    #[test]
+    fn equal_trees_plan_nothing() {
+        let src = tree(&[("a/", 0, 0), ("a/x", 3, 5)], Precision::Exact);
+        let dst = tree(&[("a/", 0, 0), ("a/x", 3, 5)], Precision::Second);
+        let p = plan(&src, &dst, opts(true));
+        assert!(p.is_empty(), "{:?}", summary(&p));
+    }
+
+    #[test]
+    fn changed_file_alone_moves_with_reason() {
+        let src = tree(&[("a", 3, 5), ("b", 4, 5), ("c", 5, 100)], Precision::Exact);
+        let dst = tree(&[("a", 3, 5), ("b", 9, 5), ("c", 5, 5)], Precision::Second);
+        let p = plan(&src, &dst, opts(false));
+        assert_eq!(summary(&p), ["upload b", "upload c"]);
+        assert!(matches!(p.transfers[0].reason, Reason::SizeDiffers { source: 4, dest: 9 }));
+        assert!(matches!(p.transfers[1].reason, Reason::MtimeDiffers { .. }));
+    }
+
+    #[test]
+    fn delete_removes_extras_files_first_then_deepest_dirs() {
+        let src = tree(&[("keep", 1, 0)], Precision::Exact);
+        let dst = tree(
+            &[("keep", 1, 0), ("old/", 0, 0), ("old/sub/", 0, 0), ("old/sub/f", 1, 0), ("x", 1, 0)],
+            Precision::Second,
+        );
+        assert!(plan(&src, &dst, opts(false)).is_empty());
+        let p = plan(&src, &dst, opts(true));
+        assert_eq!(
+            summary(&p),
+            ["delete old/sub/f", "delete x", "rmdir old/sub", "rmdir old"]
+        );
+    }
+
+    #[test]
+    fn conflict_is_reported_without_delete_and_replaced_with_it() {
+        // Source has a directory "d" with a file; destination has a file "d".
+        // Source has a file "f"; destination has a directory "f" with content.
+        let src = tree(&[("d/", 0, 0), ("d/in", 2, 0), ("f", 7, 0)], Precision::Exact);
+        let dst = tree(&[("d", 1, 0), ("f/", 0, 0), ("f/old", 1, 0)], Precision::Second);
+
+        let p = plan(&src, &dst, opts(false));
+        assert!(p.actions().next().is_none(), "{:?}", summary(&p));
+        assert_eq!(p.conflicts.len(), 2);
+        assert!(p.conflicts[0].to_string().contains("use --delete"));
+
+        let p = plan(&src, &dst, opts(true));
+        assert_eq!(
+            summary(&p),
+            ["delete f/old", "delete d", "rmdir f", "mkdir d", "upload d/in", "upload f"]
+        );
+        assert!(p.conflicts.is_empty());
+    }
+
+    #[test]
+    fn unreadable_directories_are_never_deleted_below() {
+        let src = tree(&[("a/", 0, 0), ("a/new", 1, 0)], Precision::Exact);
+        let mut dst = tree(&[("a/", 0, 0), ("b/", 0, 0), ("c", 1, 0)], Precision::Second);
+        dst.unreadable.push((RelPath::parse("a").unwrap(), "550".into()));
+        dst.unreadable.push((RelPath::parse("b").unwrap(), "550".into()));
+        let p = plan(&src, &dst, opts(true));
+        // "a/new" cannot be compared, "b" cannot be emptied; only "c" is a safe delete.
+        assert_eq!(summary(&p), ["delete c"]);
+
+        let mut src = src;
+        src.unreadable.push((RelPath::root(), "source unreadable".into()));
+        let p = plan(&src, &tree(&[("c", 1, 0)], Precision::Second), opts(true));
+        assert!(p.deletes.is_empty());
+    }
+
+    #[test]
+    fn missing_destination_root_is_created() {
+        let src = tree(&[("f", 1, 0)], Precision::Exact);
+        let mut dst = Tree::new();
+        dst.root_exists = false;
+        let p = plan(&src, &dst, opts(false));
+        assert!(p.create_root);
+        assert_eq!(summary(&p), ["upload f"]);
+    }
+}

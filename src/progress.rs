@@ -1,0 +1,154 @@
+//! The one place that writes to the terminal: indicatif bars when stderr is a terminal,
+//! one plain line per action otherwise (cron, CI logs), nothing but errors with `--quiet`.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Output;
+use crate::event::Event;
+
+pub struct Progress {
+    out: Output,
+    bar: Option<ProgressBar>,
+    tty: bool,
+    files_total: usize,
+    files_done: usize,
+    listed_dirs: usize,
+    listed_entries: usize,
+}
+
+impl Progress {
+    pub fn new(out: Output) -> Progress {
+        Progress {
+            out,
+            bar: None,
+            tty: !out.quiet && std::io::stderr().is_terminal(),
+            files_total: 0,
+            files_done: 0,
+            listed_dirs: 0,
+            listed_entries: 0,
+        }
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.out.verbose > 0 && !self.out.quiet
+    }
+
+    /// A spinner while the trees are read.
+    pub fn start_listing(&mut self) {
+        if self.tty {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+            bar.set_message("listing the remote tree");
+            bar.enable_steady_tick(Duration::from_millis(120));
+            self.bar = Some(bar);
+        }
+    }
+
+    /// The transfer bar: overall bytes, rate and ETA, files done and the current file.
+    pub fn start_transfers(&mut self, files: usize, bytes: u64) {
+        self.finish();
+        self.files_total = files;
+        self.files_done = 0;
+        if self.tty {
+            let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "[{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}\n{msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            self.bar = Some(bar);
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// A line of normal output on stdout (suppressed by `--quiet`).
+    pub fn line(&self, s: &str) {
+        if self.out.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.println(s),
+            None => println!("{s}"),
+        }
+    }
+
+    /// A warning on stderr (suppressed by `--quiet`).
+    pub fn warn(&self, s: &str) {
+        if self.out.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.println(format!("warning: {s}")),
+            None => eprintln!("warning: {s}"),
+        }
+    }
+
+    /// An error on stderr, always.
+    pub fn error(&self, s: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("error: {s}")),
+            None => eprintln!("error: {s}"),
+        }
+    }
+
+    pub fn on_event(&mut self, ev: &Event) {
+        match ev {
+            Event::Listed { entries } => {
+                self.listed_dirs += 1;
+                self.listed_entries += entries;
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "listing the remote tree: {} directories, {} entries",
+                        self.listed_dirs, self.listed_entries
+                    ));
+                }
+            }
+            Event::Start { op, path, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "{}/{} files  {} {path}",
+                        self.files_done,
+                        self.files_total,
+                        op.label()
+                    ));
+                }
+            }
+            Event::Bytes(n) => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(*n);
+                }
+            }
+            Event::Done {
+                op,
+                path,
+                bytes,
+                result,
+            } => {
+                if op.is_transfer() {
+                    self.files_done += 1;
+                }
+                // Failures are printed once, at the end, with the summary.
+                if result.is_ok() && (!self.tty || self.verbose()) {
+                    let size = if op.is_transfer() {
+                        format!("  ({})", HumanBytes(*bytes))
+                    } else {
+                        String::new()
+                    };
+                    self.line(&format!("{:<8} {path}{size}", op.label()));
+                }
+            }
+            Event::Notice(n) => self.warn(n),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The FTP side: sessions, listings, the session pool and the parallel tree walk.
+
+pub mod listing;
+pub mod pool;
+pub mod session;
+pub mod walk;
+
+use std::fmt;
+use std::time::Duration;
+
+use suppaftp::FtpError;
+use suppaftp::types::Response;
+
+pub use pool::Pool;
+pub use session::{Caps, Session};
+
+/// A password that never shows up in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataMode {
+    /// EPSV, falling back to PASV when the server refuses EPSV.
+    Passive,
+    /// PORT on IPv4, EPRT on IPv6.
+    Active,
+}
+
+/// Where and how to log in.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Secret,
+    /// The URL path: relative to the login directory, or absolute when it starts with '/'.
+    pub path: String,
+    pub timeout: Duration,
+    pub mode: DataMode,
+}
+
+impl Endpoint {
+    /// `host:port` for messages.
+    pub fn label(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Escapes control characters so a server's text cannot drive the terminal.
+pub fn escape(s: &str) -> String {
+    s.chars().flat_map(char::escape_debug).collect::<String>()
+}
+
+/// A server reply as one line: "550 No such file" (multi-line replies joined with " | ").
+pub fn reply_text(r: &Response) -> String {
+    let body = String::from_utf8_lossy(&r.body);
+    let lines: Vec<String> = body
+        .lines()
+        .map(|l| escape(l.trim_end()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        format!("{} (empty reply)", r.status.code())
+    } else {
+        lines.join(" | ")
+    }
+}
+
+/// One line describing what went wrong: the server's reply when there is one.
+pub fn describe(e: &FtpError) -> String {
+    match e {
+        FtpError::UnexpectedResponse(r) => reply_text(r),
+        FtpError::ConnectionError(io) => describe_io(io),
+        FtpError::BadResponse => "malformed reply from the server".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// An I/O error in words; a socket read timeout shows up as `WouldBlock` on Linux.
+pub fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            "timed out waiting for the server".to_string()
+        }
+        _ => format!("connection error: {e}"),
+    }
+}
+
+/// The reply code of a refused command, if the server answered at all.
+pub fn reply_code(e: &FtpError) -> Option<u32> {
+    match e {
+        FtpError::UnexpectedResponse(r) => Some(r.status.code()),
+        _ => None,
+    }
+}
+
+/// True when the control connection can no longer be trusted and the session must be dropped.
+pub fn breaks_session(e: &FtpError) -> bool {
+    match e {
+        FtpError::ConnectionError(_) | FtpError::BadResponse => true,
+        FtpError::UnexpectedResponse(r) => r.status.code() == 421,
+        FtpError::DataConnectionAlreadyOpen => true,
+        _ => false,
+    }
+}

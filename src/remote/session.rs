@@ -1,0 +1,362 @@
+//! One logged-in FTP control connection: connect with timeouts, log in, `TYPE I`, FEAT,
+//! and the few commands a mirror needs, each failing with host, path and the server's reply.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow};
+use suppaftp::types::{FileType, Response};
+use suppaftp::{FtpError, FtpResult, FtpStream, Mode, Status};
+
+use super::listing::{self, ParsedLine};
+use super::{DataMode, Endpoint, breaks_session, describe, describe_io};
+
+/// What FEAT said the server can do. Capabilities come from FEAT, never from the server's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// MLSD/MLST (RFC 3659: MLST in FEAT implies MLSD).
+    pub mlsd: bool,
+    pub mdtm: bool,
+    pub size: bool,
+    /// Setting a file's mtime with `MFMT`.
+    pub mfmt: bool,
+    pub utf8: bool,
+    pub epsv: bool,
+    pub rest_stream: bool,
+}
+
+impl Caps {
+    fn from_feat(features: &suppaftp::types::Features) -> Caps {
+        let has = |k: &str| features.keys().any(|f| f.eq_ignore_ascii_case(k));
+        let rest_stream = features.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("REST")
+                && v.as_deref()
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("STREAM"))
+        });
+        Caps {
+            mlsd: has("MLST") || has("MLSD"),
+            mdtm: has("MDTM"),
+            size: has("SIZE"),
+            mfmt: has("MFMT"),
+            utf8: has("UTF8"),
+            epsv: has("EPSV"),
+            rest_stream,
+        }
+    }
+
+    /// The names of the capabilities found, for `-v` output.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.mlsd, "MLSD"),
+            (self.mdtm, "MDTM"),
+            (self.size, "SIZE"),
+            (self.mfmt, "MFMT"),
+            (self.utf8, "UTF8"),
+            (self.epsv, "EPSV"),
+            (self.rest_stream, "REST STREAM"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+pub struct Session {
+    ftp: FtpStream,
+    pub caps: Caps,
+    label: String,
+    timeout: Duration,
+    /// Still using EPSV; becomes false when the server refuses it and PASV is used instead.
+    epsv: bool,
+    /// Whether `LIST -a` works here; learnt on the first LIST.
+    list_a: Option<bool>,
+    /// The control connection failed; the pool drops this session instead of reusing it.
+    pub broken: bool,
+}
+
+impl Session {
+    /// Connects, logs in, switches to binary and reads FEAT. Every step is bounded by the
+    /// endpoint's timeout: the TCP connect, the greeting and each reply.
+    pub fn connect(ep: &Endpoint) -> Result<Session> {
+        let label = ep.label();
+        let stream = connect_tcp(ep).with_context(|| format!("cannot connect to {label}"))?;
+        let peer = stream.peer_addr()?;
+        let timeout = ep.timeout;
+        let ftp = FtpStream::connect_with_stream(stream)
+            .map_err(|e| anyhow!("no FTP greeting from {label}: {}", describe(&e)))?;
+        // Data connections go to the control connection's peer, whatever address a 227 reply
+        // names: a server must not be able to point us at another host.
+        let mut ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
+            let target = SocketAddr::new(peer.ip(), addr.port());
+            let s = TcpStream::connect_timeout(&target, timeout).map_err(FtpError::ConnectionError)?;
+            set_timeouts(&s, timeout).map_err(FtpError::ConnectionError)?;
+            Ok(s)
+        });
+        match ep.mode {
+            DataMode::Active => ftp = ftp.active_mode(timeout),
+            DataMode::Passive => ftp.set_mode(Mode::ExtendedPassive),
+        }
+        ftp.login(ep.user.as_str(), ep.password.0.as_str())
+            .map_err(|e| anyhow!("login to {label} as {} failed: {}", ep.user, describe(&e)))?;
+        ftp.transfer_type(FileType::Binary)
+            .map_err(|e| anyhow!("{label}: TYPE I failed: {}", describe(&e)))?;
+        let caps = match ftp.feat() {
+            Ok(features) => Caps::from_feat(&features),
+            // No FEAT, or a FEAT reply suppaftp cannot parse: assume nothing.
+            Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => Caps::default(),
+            Err(e) => return Err(anyhow!("{label}: FEAT failed: {}", describe(&e))),
+        };
+        if caps.utf8 {
+            // Some servers answer 202 ("already on"); a refusal is not fatal either.
+            match ftp.custom_command("OPTS UTF8 ON", &[Status::CommandOk, Status::CommandNotImplemented]) {
+                Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
+                Err(e) => return Err(anyhow!("{label}: OPTS UTF8 ON failed: {}", describe(&e))),
+            }
+        }
+        Ok(Session {
+            ftp,
+            caps,
+            label,
+            timeout,
+            epsv: ep.mode == DataMode::Passive,
+            list_a: None,
+            broken: false,
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Notes a failure that leaves the control connection unusable.
+    fn check<T>(&mut self, r: FtpResult<T>) -> FtpResult<T> {
+        if let Err(e) = &r {
+            if breaks_session(e) {
+                self.broken = true;
+            }
+        }
+        r
+    }
+
+    /// Runs a data command, switching from EPSV to PASV once if the server refuses EPSV.
+    fn with_data<T>(&mut self, mut f: impl FnMut(&mut FtpStream) -> FtpResult<T>) -> FtpResult<T> {
+        let r = f(&mut self.ftp);
+        let r = match r {
+            Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
+                self.epsv = false;
+                self.ftp.set_mode(Mode::Passive);
+                f(&mut self.ftp)
+            }
+            other => other,
+        };
+        self.check(r)
+    }
+
+    /// The login directory (`PWD`), used to resolve relative URL paths.
+    pub fn pwd(&mut self) -> Result<String> {
+        let r = self.ftp.pwd();
+        let r = self.check(r);
+        r.map_err(|e| anyhow!("{}: PWD failed: {}", self.label, describe(&e)))
+    }
+
+    /// Lists one directory: MLSD when FEAT offers it, else `LIST -a`, else plain `LIST`.
+    pub fn list(&mut self, dir: &str) -> Result<Vec<ParsedLine>, FtpError> {
+        if self.caps.mlsd {
+            let lines = self.with_data(|ftp| ftp.mlsd(Some(dir)))?;
+            return Ok(lines.iter().map(|l| listing::parse_mlsd_line(l)).collect());
+        }
+        // LIST takes options and some servers glob its argument, so change into the
+        // directory and list "." instead of naming the path.
+        let r = self.ftp.cwd(dir);
+        self.check(r)?;
+        let lines = if self.list_a != Some(false) {
+            match self.with_data(|ftp| ftp.list(Some("-a"))) {
+                Ok(lines) => {
+                    self.list_a = Some(true);
+                    lines
+                }
+                Err(FtpError::UnexpectedResponse(_)) if self.list_a.is_none() => {
+                    self.list_a = Some(false);
+                    self.with_data(|ftp| ftp.list(None))?
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.with_data(|ftp| ftp.list(None))?
+        };
+        Ok(lines.iter().filter_map(|l| listing::parse_list_line(l)).collect())
+    }
+
+    /// Downloads `remote` into `out`, calling `progress` with each chunk's size.
+    /// Returns the bytes received; a broken data connection is an error even if the server
+    /// then replies 226.
+    pub fn retrieve(
+        &mut self,
+        remote: &str,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let timeout = self.timeout;
+        let stream = self.with_data(|ftp| ftp.retr_as_stream(remote));
+        let mut stream = stream.map_err(|e| self.fail("RETR", remote, &e))?;
+        let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
+        let copied = copy(&mut stream, out, progress);
+        match copied {
+            Ok(n) => {
+                let r = stream.finish();
+                self.check(r).map_err(|e| self.fail("RETR", remote, &e))?;
+                Ok(n)
+            }
+            Err(e) => {
+                // Abort so the control connection stays in step; the copy error is the cause.
+                let r = self.ftp.abort(stream);
+                let _ = self.check(r);
+                Err(match e {
+                    CopyError::Read(e) => {
+                        anyhow!("RETR {remote} on {}: {}", self.label, describe_io(&e))
+                    }
+                    CopyError::Write(e) => anyhow!("writing the downloaded data: {e}"),
+                })
+            }
+        }
+    }
+
+    /// Uploads `input` to `remote`. A local read error aborts the transfer (ABOR) rather than
+    /// closing the data connection, which the server would take as a complete file.
+    pub fn store(
+        &mut self,
+        remote: &str,
+        input: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let timeout = self.timeout;
+        let stream = self.with_data(|ftp| ftp.put_with_stream(remote));
+        let mut stream = stream.map_err(|e| self.fail("STOR", remote, &e))?;
+        let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
+        match copy(input, &mut stream, progress) {
+            Ok(n) => {
+                let r = stream.finish();
+                self.check(r).map_err(|e| self.fail("STOR", remote, &e))?;
+                Ok(n)
+            }
+            Err(e) => {
+                let r = self.ftp.abort(stream);
+                let _ = self.check(r);
+                Err(match e {
+                    CopyError::Read(e) => anyhow!("reading the local file: {e}"),
+                    CopyError::Write(e) => {
+                        anyhow!("STOR {remote} on {}: {}", self.label, describe_io(&e))
+                    }
+                })
+            }
+        }
+    }
+
+    /// Sets a remote file's mtime with MFMT (RFC draft, widely deployed). Seconds precision.
+    pub fn set_mtime(&mut self, remote: &str, time: SystemTime) -> Result<()> {
+        let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
+        let r = self
+            .ftp
+            .custom_command(format!("MFMT {ts} {remote}"), &[Status::File]);
+        self.check(r).map(|_| ()).map_err(|e| self.fail("MFMT", remote, &e))
+    }
+
+    pub fn mkdir(&mut self, remote: &str) -> Result<()> {
+        let r = self.ftp.mkdir(remote);
+        self.check(r).map_err(|e| self.fail("MKD", remote, &e))
+    }
+
+    /// Creates `remote` and any missing parents. A parent's MKD may fail because it exists;
+    /// only the last one decides.
+    pub fn mkdir_all(&mut self, remote: &str) -> Result<()> {
+        let absolute = remote.starts_with('/');
+        let parts: Vec<&str> = remote.split('/').filter(|p| !p.is_empty()).collect();
+        for i in 1..parts.len() {
+            let prefix = parts[..i].join("/");
+            let prefix = if absolute { format!("/{prefix}") } else { prefix };
+            let r = self.ftp.mkdir(&prefix);
+            self.check(r).ok();
+            if self.broken {
+                return Err(anyhow!("MKD {prefix} on {}: connection lost", self.label));
+            }
+        }
+        self.mkdir(remote)
+    }
+
+    pub fn remove_file(&mut self, remote: &str) -> Result<()> {
+        let r = self.ftp.rm(remote);
+        self.check(r).map_err(|e| self.fail("DELE", remote, &e))
+    }
+
+    pub fn remove_dir(&mut self, remote: &str) -> Result<()> {
+        let r = self.ftp.rmdir(remote);
+        self.check(r).map_err(|e| self.fail("RMD", remote, &e))
+    }
+
+    /// "RETR /www/a on host:21: 550 Permission denied".
+    fn fail(&self, cmd: &str, path: &str, e: &FtpError) -> anyhow::Error {
+        anyhow!("{cmd} {} on {}: {}", super::escape(path), self.label, describe(e))
+    }
+
+    /// Says goodbye politely; errors do not matter at this point.
+    pub fn quit(mut self) {
+        if !self.broken {
+            let _ = self.ftp.quit();
+        }
+    }
+}
+
+/// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).
+fn refuses_epsv(r: &Response) -> bool {
+    matches!(r.status.code(), 500 | 501 | 502 | 504 | 522)
+}
+
+fn connect_tcp(ep: &Endpoint) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host name resolved to no address");
+    for addr in (ep.host.as_str(), ep.port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, ep.timeout) {
+            Ok(s) => {
+                set_timeouts(&s, ep.timeout)?;
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn set_timeouts(s: &TcpStream, timeout: Duration) -> io::Result<()> {
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))
+}
+
+/// Which side of a copy failed.
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Streams in 64 KiB chunks: memory stays flat whatever the file size.
+fn copy(
+    from: &mut dyn Read,
+    to: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, CopyError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        to.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        total += n as u64;
+        progress(n as u64);
+    }
+    to.flush().map_err(CopyError::Write)?;
+    Ok(total)
+}

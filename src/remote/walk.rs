@@ -1,0 +1,208 @@
+//! Lists the remote tree in parallel: every session in the pool takes directories from one
+//! shared queue, so a deep or wide tree is not a sequential walk over one connection.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex};
+
+use super::listing::{Listed, ListedKind};
+use super::{Pool, Session, describe, escape, reply_code};
+use crate::path::RelPath;
+use crate::tree::{Entry, Problem, Tree};
+
+struct Queue {
+    dirs: VecDeque<RelPath>,
+    /// Directories being listed right now; their subdirectories may still arrive.
+    in_flight: usize,
+    /// Workers still able to list.
+    workers: usize,
+}
+
+/// What one worker found.
+#[derive(Default)]
+struct Found {
+    entries: Vec<(RelPath, Entry)>,
+    unreadable: Vec<(RelPath, String)>,
+    skipped: Vec<Problem>,
+    errors: Vec<Problem>,
+    root_missing: bool,
+}
+
+/// Walks the tree below the pool's root. `on_listed` is told the number of entries each
+/// directory held, for progress display. Failures never abort the walk: a directory that cannot
+/// be listed is recorded as unreadable, so nothing below it is ever deleted.
+pub fn walk(pool: &Pool, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
+    let queue = Mutex::new(Queue {
+        dirs: VecDeque::from([RelPath::root()]),
+        in_flight: 0,
+        workers: pool.max(),
+    });
+    let ready = Condvar::new();
+    let found: Vec<Found> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..pool.max())
+            .map(|_| scope.spawn(|| worker(pool, &queue, &ready, on_listed)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+
+    let mut tree = Tree::new();
+    for f in found {
+        tree.entries.extend(f.entries);
+        tree.unreadable.extend(f.unreadable);
+        tree.skipped.extend(f.skipped);
+        tree.errors.extend(f.errors);
+        tree.root_exists &= !f.root_missing;
+    }
+    // Anything still queued had no session left to list it.
+    let q = queue.into_inner().unwrap_or_else(|p| p.into_inner());
+    for dir in q.dirs {
+        tree.unreadable
+            .push((dir, "no FTP session left to list it".to_string()));
+    }
+    tree.unreadable.sort();
+    tree
+}
+
+fn worker(
+    pool: &Pool,
+    queue: &Mutex<Queue>,
+    ready: &Condvar,
+    on_listed: &(dyn Fn(&RelPath, usize) + Sync),
+) -> Found {
+    let mut found = Found::default();
+    let mut session: Option<Session> = None;
+    loop {
+        let dir = {
+            let mut q = queue.lock().unwrap();
+            loop {
+                if let Some(d) = q.dirs.pop_front() {
+                    q.in_flight += 1;
+                    break Some(d);
+                }
+                if q.in_flight == 0 {
+                    break None;
+                }
+                q = ready.wait(q).unwrap();
+            }
+        };
+        let Some(dir) = dir else {
+            ready.notify_all();
+            break;
+        };
+        if session.as_ref().is_none_or(|s| s.broken) {
+            if let Some(s) = session.take() {
+                pool.give(s);
+            }
+            match pool.take() {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    // Put the directory back for a worker that has a session, unless none do.
+                    let mut q = queue.lock().unwrap();
+                    q.in_flight -= 1;
+                    q.workers -= 1;
+                    if q.workers == 0 {
+                        found.unreadable.push((dir, format!("{e:#}")));
+                        let rest: Vec<_> = q.dirs.drain(..).collect();
+                        for d in rest {
+                            found.unreadable.push((d, format!("{e:#}")));
+                        }
+                    } else {
+                        q.dirs.push_back(dir);
+                    }
+                    ready.notify_all();
+                    return found;
+                }
+            }
+        }
+        let s = session.as_mut().expect("session present");
+        let subdirs = list_one(pool, s, &dir, &mut found, on_listed);
+        let mut q = queue.lock().unwrap();
+        q.dirs.extend(subdirs);
+        q.in_flight -= 1;
+        ready.notify_all();
+    }
+    if let Some(s) = session {
+        pool.give(s);
+    }
+    found
+}
+
+/// Lists `dir`, records its entries, and returns its subdirectories.
+fn list_one(
+    pool: &Pool,
+    session: &mut Session,
+    dir: &RelPath,
+    found: &mut Found,
+    on_listed: &(dyn Fn(&RelPath, usize) + Sync),
+) -> Vec<RelPath> {
+    let abs = dir.to_remote(pool.root());
+    let listed = match session.list(&abs) {
+        Ok(l) => l,
+        Err(e) => {
+            // The root not existing is a normal state for a first push.
+            if dir.is_root() && matches!(reply_code(&e), Some(550)) {
+                found.root_missing = true;
+            }
+            let msg = format!("cannot list {} on {}: {}", escape(&abs), session.label(), describe(&e));
+            found.unreadable.push((dir.clone(), msg));
+            return Vec::new();
+        }
+    };
+    on_listed(dir, listed.len());
+    let mut subdirs = Vec::new();
+    for item in listed {
+        match item {
+            Ok(l) => {
+                if let Some(sub) = record(dir, l, found) {
+                    subdirs.push(sub);
+                }
+            }
+            Err(raw) => found.errors.push(Problem {
+                path: dir.to_string(),
+                message: escape(&raw),
+            }),
+        }
+    }
+    subdirs
+}
+
+/// Adds one listed name to the tree; returns it when it is a directory to descend into.
+fn record(dir: &RelPath, l: Listed, found: &mut Found) -> Option<RelPath> {
+    if l.kind == ListedKind::SelfOrParent {
+        return None;
+    }
+    let path = match dir.join(&l.name) {
+        Ok(p) => p,
+        Err(why) => {
+            found.errors.push(Problem {
+                path: format!("{}/{}", dir, escape(&l.name)),
+                message: format!("unsafe name from the server skipped: {why}"),
+            });
+            return None;
+        }
+    };
+    match l.kind {
+        ListedKind::File => {
+            found.entries.push((path, Entry::file(l.size, l.mtime)));
+            None
+        }
+        ListedKind::Dir => {
+            found.entries.push((path.clone(), Entry::dir()));
+            Some(path)
+        }
+        ListedKind::Symlink => {
+            found.skipped.push(Problem {
+                path: path.to_string(),
+                message: "symbolic link skipped".into(),
+            });
+            None
+        }
+        ListedKind::Other(t) => {
+            found.skipped.push(Problem {
+                path: path.to_string(),
+                message: format!("entry of type {} skipped", escape(&t)),
+            });
+            None
+        }
+        ListedKind::SelfOrParent => None,
+    }
+}

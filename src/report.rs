@@ -1,0 +1,140 @@
+//! What happened in a run: counts, bytes, failures with their causes; the summary and the
+//! exit code.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use indicatif::HumanBytes;
+
+use crate::error::{EXIT_OK, EXIT_PARTIAL};
+use crate::event::Event;
+use crate::plan::Op;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub count: usize,
+    pub bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub dry_run: bool,
+    pub done: BTreeMap<Op, Counts>,
+    /// Actions that failed: "upload a/b: STOR /www/a/b on host:21: 550 ...".
+    pub failures: Vec<String>,
+    /// Listings that failed, unusable names, conflicts: the mirror is incomplete.
+    pub problems: Vec<String>,
+    /// Worth telling, not a failure: skipped symlinks, deletions held back.
+    pub notices: Vec<String>,
+    /// Source files the destination already had.
+    pub unchanged: usize,
+    pub started: Instant,
+}
+
+impl Report {
+    pub fn new(dry_run: bool) -> Report {
+        Report {
+            dry_run,
+            done: BTreeMap::new(),
+            failures: Vec::new(),
+            problems: Vec::new(),
+            notices: Vec::new(),
+            unchanged: 0,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn record(&mut self, ev: &Event) {
+        match ev {
+            Event::Done {
+                op,
+                path,
+                bytes,
+                result,
+            } => match result {
+                Ok(()) => {
+                    let c = self.done.entry(*op).or_default();
+                    c.count += 1;
+                    c.bytes += bytes;
+                }
+                Err(e) => self.failures.push(format!("{} {path}: {e}", op.label())),
+            },
+            Event::Notice(n) => self.notices.push(n.clone()),
+            Event::Listed { .. } | Event::Start { .. } | Event::Bytes(_) => {}
+        }
+    }
+
+    pub fn count(&self, op: Op) -> usize {
+        self.done.get(&op).map_or(0, |c| c.count)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.done.values().map(|c| c.bytes).sum()
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.problems.is_empty()
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        if self.ok() { EXIT_OK } else { EXIT_PARTIAL }
+    }
+
+    /// "3 uploaded, 0 downloaded, 1 deleted, 2 unchanged, 1 dir created; 1.5 MiB in 0.4 s; 0 failed"
+    pub fn summary(&self) -> String {
+        self.summary_at(self.started.elapsed())
+    }
+
+    pub fn summary_at(&self, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs_f64();
+        let bytes = self.bytes();
+        let mut parts = vec![
+            format!("{} uploaded", self.count(Op::Upload)),
+            format!("{} downloaded", self.count(Op::Download)),
+            format!("{} deleted", self.count(Op::Delete)),
+            format!("{} unchanged", self.unchanged),
+        ];
+        let mk = self.count(Op::Mkdir);
+        if mk > 0 {
+            parts.push(format!("{mk} dir(s) created"));
+        }
+        let rm = self.count(Op::Rmdir);
+        if rm > 0 {
+            parts.push(format!("{rm} dir(s) removed"));
+        }
+        let rate = if secs > 0.0 && bytes > 0 {
+            format!(", {}/s", HumanBytes((bytes as f64 / secs) as u64))
+        } else {
+            String::new()
+        };
+        format!(
+            "{}; {} in {secs:.1} s{rate}; {} failed",
+            parts.join(", "),
+            HumanBytes(bytes),
+            self.failures.len() + self.problems.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::RelPath;
+
+    #[test]
+    fn counts_failures_and_exit_code() {
+        let mut r = Report::new(false);
+        assert_eq!(r.exit_code(), 0);
+        let p = RelPath::parse("a").unwrap();
+        r.record(&Event::Done { op: Op::Upload, path: p.clone(), bytes: 2048, result: Ok(()) });
+        r.record(&Event::Done { op: Op::Upload, path: p.clone(), bytes: 0, result: Err("550 nope".into()) });
+        r.unchanged = 7;
+        assert_eq!(r.count(Op::Upload), 1);
+        assert_eq!(r.failures, ["upload a: 550 nope"]);
+        assert_eq!(r.exit_code(), 1);
+        assert_eq!(
+            r.summary_at(Duration::from_secs(2)),
+            "1 uploaded, 0 downloaded, 0 deleted, 7 unchanged; 2.00 KiB in 2.0 s, 1.00 KiB/s; 1 failed"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! One run, start to end: scan → plan → execute → report.
+
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::anyhow;
+
+use crate::compare::CompareOpts;
+use crate::config::{Config, Job, SyncJob};
+use crate::error::Error;
+use crate::event::Event;
+use crate::exec::Executor;
+use crate::local;
+use crate::plan::{Direction, Plan, PlanOpts, plan};
+use crate::progress::Progress;
+use crate::remote::{Pool, walk::walk};
+use crate::report::Report;
+use crate::tree::{Kind, Tree};
+
+/// Runs the configured job. Output goes through `Progress`; the returned report decides the
+/// exit code. An `Err` means the run stopped before doing its work.
+pub fn run(cfg: &Config) -> Result<Report, Error> {
+    let mut progress = Progress::new(cfg.output);
+    let result = match &cfg.job {
+        Job::Ls => ls(cfg, &mut progress),
+        Job::Sync(job) => sync(cfg, job, &mut progress),
+    };
+    progress.finish();
+    result
+}
+
+fn connect(cfg: &Config, progress: &Progress) -> Result<Pool, Error> {
+    let pool = Pool::open(cfg.endpoint.clone(), cfg.parallel).map_err(Error::connect)?;
+    if progress.verbose() {
+        let caps = pool.caps().names();
+        progress.line(&format!(
+            "connected to {} as {}; remote root {}; FEAT: {}; listing with {}",
+            cfg.endpoint.label(),
+            cfg.endpoint.user,
+            pool.root(),
+            if caps.is_empty() { "none".to_string() } else { caps.join(" ") },
+            if pool.caps().mlsd { "MLSD" } else { "LIST" }
+        ));
+    }
+    Ok(pool)
+}
+
+/// Lists the remote tree with a spinner, in parallel over the pool.
+fn list_remote(pool: &Pool, progress: &mut Progress) -> Tree {
+    progress.start_listing();
+    let (tx, rx) = mpsc::channel();
+    let tree = thread::scope(|s| {
+        let h = s.spawn(move || {
+            walk(pool, &|_, entries| {
+                let _ = tx.send(Event::Listed { entries });
+            })
+        });
+        for ev in rx {
+            progress.on_event(&ev);
+        }
+        h.join().expect("listing thread panicked")
+    });
+    progress.finish();
+    tree
+}
+
+/// Moves a tree's problems into the report: unreadable directories and unusable names are
+/// failures; skipped links and special files are notices.
+fn collect_problems(tree: &Tree, report: &mut Report, progress: &Progress) {
+    for (_, msg) in &tree.unreadable {
+        report.problems.push(msg.clone());
+    }
+    for p in &tree.errors {
+        report.problems.push(format!("{}: {}", p.path, p.message));
+    }
+    for p in &tree.skipped {
+        let msg = format!("{}: {}", p.path, p.message);
+        progress.warn(&msg);
+        report.notices.push(msg);
+    }
+}
+
+fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {
+    let pool = connect(cfg, progress)?;
+    let tree = list_remote(&pool, progress);
+    pool.close();
+    if !tree.root_exists {
+        return Err(Error::partial(anyhow!("{}", root_error(&tree))));
+    }
+    let mut report = Report::new(false);
+    for (path, e) in &tree.entries {
+        let (kind, size) = match e.kind {
+            Kind::Dir => ("dir", "-".to_string()),
+            Kind::File => ("file", e.size.to_string()),
+        };
+        let (mtime, precision) = match e.mtime {
+            Some(m) => (m.to_string(), m.precision.label()),
+            None => ("-".to_string(), "-"),
+        };
+        // `ls` output is the point of the command: printed even with --quiet.
+        println!("{kind:<4} {size:>12}  {mtime:<19}  {precision:<3}  {path}");
+    }
+    collect_problems(&tree, &mut report, progress);
+    print_failures(&report, progress);
+    Ok(report)
+}
+
+fn root_error(tree: &Tree) -> String {
+    tree.unreadable
+        .iter()
+        .find(|(p, _)| p.is_root())
+        .map(|(_, m)| m.clone())
+        .unwrap_or_else(|| "the remote directory does not exist".to_string())
+}
+
+fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, Error> {
+    if job.direction == Direction::Push && !job.local.is_dir() {
+        return Err(Error::usage(anyhow!(
+            "local directory {} does not exist or is not a directory",
+            job.local.display()
+        )));
+    }
+    let pool = connect(cfg, progress)?;
+    let mut report = Report::new(job.dry_run);
+
+    // The local scan runs while the remote tree is listed.
+    let (local, mut remote) = thread::scope(|s| {
+        let h = s.spawn(|| local::scan(&job.local));
+        let remote = list_remote(&pool, progress);
+        (h.join().expect("scan thread panicked"), remote)
+    });
+    let local = local.map_err(Error::usage)?;
+    if !remote.root_exists {
+        if job.direction == Direction::Pull {
+            return Err(Error::partial(anyhow!("{}", root_error(&remote))));
+        }
+        // A push creates the remote root; not having it is not a listing failure.
+        remote.unreadable.retain(|(p, _)| !p.is_root());
+    }
+    let (source, dest) = match job.direction {
+        Direction::Push => (&local, &remote),
+        Direction::Pull => (&remote, &local),
+    };
+    collect_problems(&local, &mut report, progress);
+    collect_problems(&remote, &mut report, progress);
+
+    let opts = PlanOpts {
+        direction: job.direction,
+        delete: job.delete,
+        compare: CompareOpts {
+            size_only: job.size_only,
+            dest_times_settable: job.direction == Direction::Pull || pool.caps().mfmt,
+        },
+    };
+    let plan = plan(source, dest, opts);
+    for c in &plan.conflicts {
+        report.problems.push(format!("conflict: {c}"));
+    }
+    report.unchanged = source.file_count().saturating_sub(plan.transfers.len());
+    if progress.verbose() || job.dry_run {
+        for a in plan.actions() {
+            progress.line(&a.to_string());
+        }
+    }
+    if job.dry_run {
+        progress.line(&dry_run_summary(&plan));
+        pool.close();
+        print_failures(&report, progress);
+        return Ok(report);
+    }
+
+    let listing_complete = [source, dest]
+        .iter()
+        .all(|t| t.unreadable.is_empty() && t.errors.is_empty());
+    progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        let executor = Executor::new(&pool, &job.local, job.direction, tx);
+        s.spawn(move || executor.execute(&plan, listing_complete));
+        for ev in rx {
+            report.record(&ev);
+            progress.on_event(&ev);
+        }
+    });
+    progress.finish();
+    pool.close();
+    print_failures(&report, progress);
+    progress.line(&report.summary());
+    Ok(report)
+}
+
+fn dry_run_summary(plan: &Plan) -> String {
+    let count = |op| plan.actions().filter(|a| a.op == op).count();
+    use crate::plan::Op::*;
+    format!(
+        "dry run: {} to upload, {} to download ({}), {} to delete, {} dir(s) to create, {} to remove; nothing changed",
+        count(Upload),
+        count(Download),
+        indicatif::HumanBytes(plan.transfer_bytes()),
+        count(Delete),
+        count(Mkdir) + usize::from(plan.create_root),
+        count(Rmdir),
+    )
+}
+
+/// Every failure and problem, one line each, on stderr.
+fn print_failures(report: &Report, progress: &Progress) {
+    for p in report.problems.iter().chain(&report.failures) {
+        progress.error(p);
+    }
+}

@@ -1,0 +1,147 @@
+//! `Tree`: one side of the mirror as the planner sees it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use crate::path::RelPath;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+}
+
+/// How finely a side reports modification times. Comparisons allow for the coarser side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Precision {
+    /// Local file systems: nanoseconds, treated as exact.
+    Exact,
+    /// MLSD and MDTM.
+    Second,
+    /// LIST lines with a time of day ("Nov  5 13:46").
+    Minute,
+    /// LIST lines with a year instead of a time ("Nov  5  2018").
+    Day,
+}
+
+impl Precision {
+    /// The largest difference two equal times can show at this precision.
+    pub fn window(self) -> Duration {
+        match self {
+            Precision::Exact => Duration::ZERO,
+            Precision::Second => Duration::from_secs(1),
+            Precision::Minute => Duration::from_secs(60),
+            Precision::Day => Duration::from_secs(86_400),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Precision::Exact => "ns",
+            Precision::Second => "s",
+            Precision::Minute => "min",
+            Precision::Day => "day",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mtime {
+    pub time: SystemTime,
+    pub precision: Precision,
+}
+
+impl fmt::Display for Mtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = chrono::DateTime::<chrono::Utc>::from(self.time);
+        let s = match self.precision {
+            Precision::Exact | Precision::Second => t.format("%Y-%m-%d %H:%M:%S"),
+            Precision::Minute => t.format("%Y-%m-%d %H:%M"),
+            Precision::Day => t.format("%Y-%m-%d"),
+        };
+        write!(f, "{s}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: Kind,
+    /// Bytes for files; 0 for directories.
+    pub size: u64,
+    pub mtime: Option<Mtime>,
+}
+
+impl Entry {
+    pub fn file(size: u64, mtime: Option<Mtime>) -> Entry {
+        Entry {
+            kind: Kind::File,
+            size,
+            mtime,
+        }
+    }
+
+    pub fn dir() -> Entry {
+        Entry {
+            kind: Kind::Dir,
+            size: 0,
+            mtime: None,
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.kind == Kind::Dir
+    }
+}
+
+/// Something in a tree that could not be read or is left out on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The directory being read, or the entry skipped.
+    pub path: String,
+    pub message: String,
+}
+
+/// A scanned tree: sorted entries (the root itself is not an entry), plus what could not be read.
+#[derive(Debug, Default, Clone)]
+pub struct Tree {
+    pub entries: BTreeMap<RelPath, Entry>,
+    /// Directories whose listing failed: nothing below them may be deleted.
+    pub unreadable: Vec<(RelPath, String)>,
+    /// Entries left out (symlinks, special files, unsafe names), with why. Notices, not failures.
+    pub skipped: Vec<Problem>,
+    /// Entries that could not be used and make the run incomplete (e.g. unsafe names).
+    pub errors: Vec<Problem>,
+    /// False when the root itself does not exist (a push to a new remote directory).
+    pub root_exists: bool,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree {
+            root_exists: true,
+            ..Tree::default()
+        }
+    }
+
+    pub fn insert(&mut self, path: RelPath, entry: Entry) {
+        self.entries.insert(path, entry);
+    }
+
+    pub fn get(&self, path: &RelPath) -> Option<&Entry> {
+        self.entries.get(path)
+    }
+
+    /// True when `path` is at or below a directory whose listing failed.
+    pub fn is_unreadable(&self, path: &RelPath) -> bool {
+        self.unreadable.iter().any(|(dir, _)| path.starts_with(dir))
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.entries.values().filter(|e| !e.is_dir()).count()
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.entries.values().map(|e| e.size).sum()
+    }
+}
