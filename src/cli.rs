@@ -21,8 +21,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make LOCAL_DIR a copy of the remote tree (download).
-    #[command(after_help = "Examples:\n  ftpmirror pull ftp://mirror.example.com/pub/data ./data\n  \
-                            ftpmirror pull --delete -j 8 ftp://bob@ftp.example.com/backups /srv/backups")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror pull ftp://mirror.example.com/pub/data ./data\n  \
+                            ftpmirror pull --delete -j 8 ftp://bob@ftp.example.com/backups /srv/backups"
+    )]
     Pull {
         /// ftp://[user[:password]@]host[:port]/path (path relative to the login directory;
         /// %2F at its start makes it absolute).
@@ -36,8 +38,10 @@ pub enum Command {
         out: OutputArgs,
     },
     /// Make the remote tree a copy of LOCAL_DIR (upload).
-    #[command(after_help = "Examples:\n  ftpmirror push --dry-run --delete ./public ftp://deploy@www.example.com/htdocs\n  \
-                            FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror push --dry-run --delete ./public ftp://deploy@www.example.com/htdocs\n  \
+                            FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs"
+    )]
     Push {
         local_dir: PathBuf,
         /// ftp://[user[:password]@]host[:port]/path
@@ -147,7 +151,10 @@ mod tests {
     #[test]
     fn examples_in_help_parse() {
         for cmd in Cli::command().get_subcommands() {
-            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             for line in help.lines().filter(|l| l.contains("ftpmirror ")) {
                 let args = line.split_once("ftpmirror ").unwrap().1;
                 let argv = std::iter::once("ftpmirror").chain(args.split_whitespace());

@@ -21,8 +21,14 @@ pub struct CompareOpts {
 pub enum Reason {
     /// The destination has no such file.
     Missing,
-    SizeDiffers { source: u64, dest: u64 },
-    MtimeDiffers { source: Mtime, dest: Mtime },
+    SizeDiffers {
+        source: u64,
+        dest: u64,
+    },
+    MtimeDiffers {
+        source: Mtime,
+        dest: Mtime,
+    },
     /// The destination has a directory where the source has a file, or the reverse.
     TypeDiffers,
     /// The destination has it and the source does not (`--delete`).
@@ -90,10 +96,7 @@ pub fn needs_transfer(source: &Entry, dest: &Entry, opts: CompareOpts) -> Option
     if !opts.dest_times_settable && d.time > s.time {
         return None;
     }
-    Some(Reason::MtimeDiffers {
-        source: s,
-        dest: d,
-    })
+    Some(Reason::MtimeDiffers { source: s, dest: d })
 }
 
 #[cfg(test)]
@@ -132,24 +135,118 @@ mod tests {
     fn quick_check_table() {
         type Case = (&'static str, Entry, Entry, CompareOpts, bool);
         let cases: Vec<Case> = vec![
-            ("same size, same second", Entry::file(5, at(10, Exact)), Entry::file(5, at(10, Second)), STRICT, false),
-            ("sub-second local vs MLSD seconds", Entry::file(5, at_ms(10_900, Exact)), Entry::file(5, at(10, Second)), STRICT, false),
-            ("size differs", Entry::file(5, at(10, Exact)), Entry::file(6, at(10, Second)), STRICT, true),
-            ("size differs, size-only", Entry::file(5, at(10, Exact)), Entry::file(6, at(10, Second)), SIZE_ONLY, true),
-            ("source newer by 2 s", Entry::file(5, at(12, Exact)), Entry::file(5, at(10, Second)), STRICT, true),
-            ("source older by 2 s", Entry::file(5, at(8, Exact)), Entry::file(5, at(10, Second)), STRICT, true),
-            ("1 s apart at second precision", Entry::file(5, at(11, Exact)), Entry::file(5, at(10, Second)), STRICT, false),
-            ("LIST minute precision, 50 s apart", Entry::file(5, at(50, Exact)), Entry::file(5, at(0, Minute)), STRICT, false),
-            ("LIST minute precision, 61 s apart", Entry::file(5, at(61, Exact)), Entry::file(5, at(0, Minute)), STRICT, true),
-            ("LIST day precision, 5 h apart", Entry::file(5, at(18_000, Exact)), Entry::file(5, at(0, Day)), STRICT, false),
-            ("mtime differs, size-only", Entry::file(5, at(500, Exact)), Entry::file(5, at(10, Second)), SIZE_ONLY, false),
-            ("no dest mtime", Entry::file(5, at(500, Exact)), Entry::file(5, None), STRICT, false),
-            ("no MFMT: dest newer is our copy", Entry::file(5, at(10, Exact)), Entry::file(5, at(900, Second)), NO_MFMT, false),
-            ("no MFMT: source edited later", Entry::file(5, at(900, Exact)), Entry::file(5, at(10, Second)), NO_MFMT, true),
-            ("no MFMT: size still wins", Entry::file(5, at(10, Exact)), Entry::file(4, at(900, Second)), NO_MFMT, true),
+            (
+                "same size, same second",
+                Entry::file(5, at(10, Exact)),
+                Entry::file(5, at(10, Second)),
+                STRICT,
+                false,
+            ),
+            (
+                "sub-second local vs MLSD seconds",
+                Entry::file(5, at_ms(10_900, Exact)),
+                Entry::file(5, at(10, Second)),
+                STRICT,
+                false,
+            ),
+            (
+                "size differs",
+                Entry::file(5, at(10, Exact)),
+                Entry::file(6, at(10, Second)),
+                STRICT,
+                true,
+            ),
+            (
+                "size differs, size-only",
+                Entry::file(5, at(10, Exact)),
+                Entry::file(6, at(10, Second)),
+                SIZE_ONLY,
+                true,
+            ),
+            (
+                "source newer by 2 s",
+                Entry::file(5, at(12, Exact)),
+                Entry::file(5, at(10, Second)),
+                STRICT,
+                true,
+            ),
+            (
+                "source older by 2 s",
+                Entry::file(5, at(8, Exact)),
+                Entry::file(5, at(10, Second)),
+                STRICT,
+                true,
+            ),
+            (
+                "1 s apart at second precision",
+                Entry::file(5, at(11, Exact)),
+                Entry::file(5, at(10, Second)),
+                STRICT,
+                false,
+            ),
+            (
+                "LIST minute precision, 50 s apart",
+                Entry::file(5, at(50, Exact)),
+                Entry::file(5, at(0, Minute)),
+                STRICT,
+                false,
+            ),
+            (
+                "LIST minute precision, 61 s apart",
+                Entry::file(5, at(61, Exact)),
+                Entry::file(5, at(0, Minute)),
+                STRICT,
+                true,
+            ),
+            (
+                "LIST day precision, 5 h apart",
+                Entry::file(5, at(18_000, Exact)),
+                Entry::file(5, at(0, Day)),
+                STRICT,
+                false,
+            ),
+            (
+                "mtime differs, size-only",
+                Entry::file(5, at(500, Exact)),
+                Entry::file(5, at(10, Second)),
+                SIZE_ONLY,
+                false,
+            ),
+            (
+                "no dest mtime",
+                Entry::file(5, at(500, Exact)),
+                Entry::file(5, None),
+                STRICT,
+                false,
+            ),
+            (
+                "no MFMT: dest newer is our copy",
+                Entry::file(5, at(10, Exact)),
+                Entry::file(5, at(900, Second)),
+                NO_MFMT,
+                false,
+            ),
+            (
+                "no MFMT: source edited later",
+                Entry::file(5, at(900, Exact)),
+                Entry::file(5, at(10, Second)),
+                NO_MFMT,
+                true,
+            ),
+            (
+                "no MFMT: size still wins",
+                Entry::file(5, at(10, Exact)),
+                Entry::file(4, at(900, Second)),
+                NO_MFMT,
+                true,
+            ),
         ];
         for (name, source, dest, opts, want) in cases {
-            assert_eq!(needs_transfer(&source, &dest, opts).is_some(), want, "{name}");
+            assert_eq!(
+                needs_transfer(&source, &dest, opts).is_some(),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -162,7 +259,10 @@ mod tests {
         )
         .unwrap();
         let text = r.to_string();
-        assert!(text.starts_with("mtime differs: source 2023-11-14 22:13:32"), "{text}");
+        assert!(
+            text.starts_with("mtime differs: source 2023-11-14 22:13:32"),
+            "{text}"
+        );
         assert!(text.ends_with("(-2s)"), "{text}");
     }
 }

@@ -119,13 +119,13 @@ fn endpoint(
             Some(p) => Some(p.clone()),
             None => default_netrc.filter(|p| p.exists()),
         };
-        if let Some(path) = netrc_path {
-            if let Some(creds) = netrc::lookup(&path, &url.host, user.as_deref())? {
-                if user.is_none() {
-                    user = creds.login;
-                }
-                password = creds.password;
+        if let Some(path) = netrc_path
+            && let Some(creds) = netrc::lookup(&path, &url.host, user.as_deref())?
+        {
+            if user.is_none() {
+                user = creds.login;
             }
+            password = creds.password;
         }
     }
     let (user, password) = match (user, password) {
@@ -177,21 +177,34 @@ mod tests {
         let c = cfg(&["ls", "ftp://u:fromurl@h/"], Some("fromenv"), n.clone()).unwrap();
         assert_eq!(c.endpoint.password.0, "fromurl");
         let c = cfg(&["ls", "ftp://u@h/"], Some("fromenv"), n.clone()).unwrap();
-        assert_eq!((c.endpoint.user.as_str(), c.endpoint.password.0.as_str()), ("u", "fromenv"));
+        assert_eq!(
+            (c.endpoint.user.as_str(), c.endpoint.password.0.as_str()),
+            ("u", "fromenv")
+        );
         let c = cfg(&["ls", "ftp://h/"], None, n.clone()).unwrap();
-        assert_eq!((c.endpoint.user.as_str(), c.endpoint.password.0.as_str()), ("nick", "fromnetrc"));
+        assert_eq!(
+            (c.endpoint.user.as_str(), c.endpoint.password.0.as_str()),
+            ("nick", "fromnetrc")
+        );
         let c = cfg(&["ls", "--user", "nick", "ftp://other@h/"], None, n.clone()).unwrap();
         assert_eq!(c.endpoint.password.0, "fromnetrc");
         let c = cfg(&["ls", "ftp://h2/"], None, n.clone()).unwrap();
         assert_eq!(c.endpoint.user, "anonymous");
         let err = cfg(&["ls", "ftp://bob@h2/"], None, n).unwrap_err();
-        assert!(format!("{err:#}").contains("no password for bob@h2"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("no password for bob@h2"),
+            "{err:#}"
+        );
     }
 
     #[test]
     fn explicit_netrc_must_exist() {
-        let err = cfg(&["ls", "--netrc-file", "/nonexistent/netrc", "ftp://h/"], None, None)
-            .unwrap_err();
+        let err = cfg(
+            &["ls", "--netrc-file", "/nonexistent/netrc", "ftp://h/"],
+            None,
+            None,
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("/nonexistent/netrc"), "{err:#}");
     }
 

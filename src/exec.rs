@@ -23,7 +23,12 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(pool: &'a Pool, local_root: &'a Path, direction: Direction, events: Sender<Event>) -> Self {
+    pub fn new(
+        pool: &'a Pool,
+        local_root: &'a Path,
+        direction: Direction,
+        events: Sender<Event>,
+    ) -> Self {
         Executor {
             pool,
             local_root,
@@ -63,7 +68,10 @@ impl<'a> Executor<'a> {
             } else {
                 "a listing was incomplete".to_string()
             };
-            self.notice(format!("{} deletion(s) skipped because {why}", plan.deletes.len()));
+            self.notice(format!(
+                "{} deletion(s) skipped because {why}",
+                plan.deletes.len()
+            ));
             return;
         }
         self.remove(&plan.deletes);
@@ -87,14 +95,11 @@ impl<'a> Executor<'a> {
         let result = match self.direction {
             Direction::Pull => fs::create_dir_all(self.local_root)
                 .with_context(|| format!("cannot create {}", self.local_root.display())),
-            Direction::Push => self
-                .pool
-                .take()
-                .and_then(|mut s| {
-                    let r = s.mkdir_all(self.pool.root());
-                    self.pool.give(s);
-                    r
-                }),
+            Direction::Push => self.pool.take().and_then(|mut s| {
+                let r = s.mkdir_all(self.pool.root());
+                self.pool.give(s);
+                r
+            }),
         };
         let ok = result.is_ok();
         self.done(Op::Mkdir, &RelPath::root(), 0, result.map(|_| ()));
@@ -115,9 +120,17 @@ impl<'a> Executor<'a> {
 
     /// Files in parallel, then directories one depth level at a time, deepest first.
     fn remove(&self, actions: &[Action]) {
-        let files: Vec<Action> = actions.iter().filter(|a| a.op == Op::Delete).cloned().collect();
+        let files: Vec<Action> = actions
+            .iter()
+            .filter(|a| a.op == Op::Delete)
+            .cloned()
+            .collect();
         self.run(&files);
-        let dirs: Vec<Action> = actions.iter().filter(|a| a.op == Op::Rmdir).cloned().collect();
+        let dirs: Vec<Action> = actions
+            .iter()
+            .filter(|a| a.op == Op::Rmdir)
+            .cloned()
+            .collect();
         for level in by_depth(&dirs, true) {
             self.run(&level);
         }
@@ -128,7 +141,8 @@ impl<'a> Executor<'a> {
         if actions.is_empty() {
             return;
         }
-        let local_only = self.direction == Direction::Pull && actions.iter().all(|a| !a.op.is_transfer());
+        let local_only =
+            self.direction == Direction::Pull && actions.iter().all(|a| !a.op.is_transfer());
         if local_only {
             for a in actions {
                 self.send(start(a));
@@ -145,7 +159,12 @@ impl<'a> Executor<'a> {
         let why = outcome.session_errors.join("; ");
         for i in outcome.unattempted {
             let a = &actions[i];
-            self.done(a.op, &a.path, 0, Err(anyhow::anyhow!("not attempted: no FTP session ({why})")));
+            self.done(
+                a.op,
+                &a.path,
+                0,
+                Err(anyhow::anyhow!("not attempted: no FTP session ({why})")),
+            );
         }
     }
 
@@ -183,7 +202,8 @@ impl<'a> Executor<'a> {
 
     fn upload(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
         let local = self.local_path(&a.path);
-        let mut file = File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
+        let mut file =
+            File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
         let sent = s.store(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
         if sent != a.size {
             bail!(
@@ -192,10 +212,10 @@ impl<'a> Executor<'a> {
                 a.size
             );
         }
-        if let (true, Some(t)) = (self.pool.caps().mfmt, a.mtime) {
-            if let Err(e) = s.set_mtime(remote, t) {
-                self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
-            }
+        if let (true, Some(t)) = (self.pool.caps().mfmt, a.mtime)
+            && let Err(e) = s.set_mtime(remote, t)
+        {
+            self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
         }
         Ok(sent)
     }
@@ -205,7 +225,8 @@ impl<'a> Executor<'a> {
     fn download(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
         let target = self.local_path(&a.path);
         let part = target.with_file_name(format!(".{}.ftpmirror-part", a.path.name()));
-        let mut file = File::create(&part).with_context(|| format!("cannot create {}", part.display()))?;
+        let mut file =
+            File::create(&part).with_context(|| format!("cannot create {}", part.display()))?;
         let result = (|| {
             let got = s.retrieve(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
             if got != a.size {
@@ -219,8 +240,9 @@ impl<'a> Executor<'a> {
                 file.set_modified(t)
                     .with_context(|| format!("cannot set the mtime of {}", part.display()))?;
             }
-            fs::rename(&part, &target)
-                .with_context(|| format!("cannot rename {} to {}", part.display(), target.display()))?;
+            fs::rename(&part, &target).with_context(|| {
+                format!("cannot rename {} to {}", part.display(), target.display())
+            })?;
             Ok(got)
         })();
         if result.is_err() {

@@ -35,7 +35,11 @@ where
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { error::EXIT_USAGE } else { error::EXIT_OK };
+            return if e.use_stderr() {
+                error::EXIT_USAGE
+            } else {
+                error::EXIT_OK
+            };
         }
     };
     let cfg = match config::Config::from_cli(cli) {

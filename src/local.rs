@@ -45,7 +45,12 @@ pub fn scan(root: &Path) -> Result<Tree> {
             Ok(p) => p,
             Err(msg) => {
                 tree.errors.push(Problem {
-                    path: entry.path().display().to_string().escape_debug().to_string(),
+                    path: entry
+                        .path()
+                        .display()
+                        .to_string()
+                        .escape_debug()
+                        .to_string(),
                     message: msg,
                 });
                 if entry.file_type().is_dir() {

@@ -220,7 +220,11 @@ mod tests {
         let ab = RelPath::parse("a/b").unwrap();
         assert!(ab.starts_with(&RelPath::parse("a").unwrap()));
         assert!(ab.starts_with(&RelPath::root()));
-        assert!(!RelPath::parse("ab").unwrap().starts_with(&RelPath::parse("a").unwrap()));
+        assert!(
+            !RelPath::parse("ab")
+                .unwrap()
+                .starts_with(&RelPath::parse("a").unwrap())
+        );
     }
 
     #[test]

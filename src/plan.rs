@@ -67,7 +67,13 @@ pub struct Conflict {
 
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = |k: Kind| if k == Kind::Dir { "a directory" } else { "a file" };
+        let kind = |k: Kind| {
+            if k == Kind::Dir {
+                "a directory"
+            } else {
+                "a file"
+            }
+        };
         write!(
             f,
             "{}: {} in the source but {} in the destination; use --delete to replace it",
@@ -287,13 +293,25 @@ mod tests {
     #[test]
     fn empty_destination_gets_everything_parents_first() {
         let src = tree(
-            &[("a/", 0, 0), ("a/b/", 0, 0), ("a/b/c", 3, 0), ("z", 1, 0), ("e/", 0, 0)],
+            &[
+                ("a/", 0, 0),
+                ("a/b/", 0, 0),
+                ("a/b/c", 3, 0),
+                ("z", 1, 0),
+                ("e/", 0, 0),
+            ],
             Precision::Exact,
         );
         let plan = plan(&src, &Tree::new(), opts(false));
         assert_eq!(
             summary(&plan),
-            ["mkdir a", "mkdir a/b", "mkdir e", "upload a/b/c", "upload z"]
+            [
+                "mkdir a",
+                "mkdir a/b",
+                "mkdir e",
+                "upload a/b/c",
+                "upload z"
+            ]
         );
         assert_eq!(plan.transfer_bytes(), 4);
         assert!(plan.transfers.iter().all(|a| a.reason == Reason::Missing));
@@ -313,7 +331,10 @@ mod tests {
         let dst = tree(&[("a", 3, 5), ("b", 9, 5), ("c", 5, 5)], Precision::Second);
         let p = plan(&src, &dst, opts(false));
         assert_eq!(summary(&p), ["upload b", "upload c"]);
-        assert!(matches!(p.transfers[0].reason, Reason::SizeDiffers { source: 4, dest: 9 }));
+        assert!(matches!(
+            p.transfers[0].reason,
+            Reason::SizeDiffers { source: 4, dest: 9 }
+        ));
         assert!(matches!(p.transfers[1].reason, Reason::MtimeDiffers { .. }));
     }
 
@@ -321,7 +342,13 @@ mod tests {
     fn delete_removes_extras_files_first_then_deepest_dirs() {
         let src = tree(&[("keep", 1, 0)], Precision::Exact);
         let dst = tree(
-            &[("keep", 1, 0), ("old/", 0, 0), ("old/sub/", 0, 0), ("old/sub/f", 1, 0), ("x", 1, 0)],
+            &[
+                ("keep", 1, 0),
+                ("old/", 0, 0),
+                ("old/sub/", 0, 0),
+                ("old/sub/f", 1, 0),
+                ("x", 1, 0),
+            ],
             Precision::Second,
         );
         assert!(plan(&src, &dst, opts(false)).is_empty());
@@ -336,8 +363,14 @@ mod tests {
     fn conflict_is_reported_without_delete_and_replaced_with_it() {
         // Source has a directory "d" with a file; destination has a file "d".
         // Source has a file "f"; destination has a directory "f" with content.
-        let src = tree(&[("d/", 0, 0), ("d/in", 2, 0), ("f", 7, 0)], Precision::Exact);
-        let dst = tree(&[("d", 1, 0), ("f/", 0, 0), ("f/old", 1, 0)], Precision::Second);
+        let src = tree(
+            &[("d/", 0, 0), ("d/in", 2, 0), ("f", 7, 0)],
+            Precision::Exact,
+        );
+        let dst = tree(
+            &[("d", 1, 0), ("f/", 0, 0), ("f/old", 1, 0)],
+            Precision::Second,
+        );
 
         let p = plan(&src, &dst, opts(false));
         assert!(p.actions().next().is_none(), "{:?}", summary(&p));
@@ -347,7 +380,14 @@ mod tests {
         let p = plan(&src, &dst, opts(true));
         assert_eq!(
             summary(&p),
-            ["delete f/old", "delete d", "rmdir f", "mkdir d", "upload d/in", "upload f"]
+            [
+                "delete f/old",
+                "delete d",
+                "rmdir f",
+                "mkdir d",
+                "upload d/in",
+                "upload f"
+            ]
         );
         assert!(p.conflicts.is_empty());
     }
@@ -355,15 +395,21 @@ mod tests {
     #[test]
     fn unreadable_directories_are_never_deleted_below() {
         let src = tree(&[("a/", 0, 0), ("a/new", 1, 0)], Precision::Exact);
-        let mut dst = tree(&[("a/", 0, 0), ("b/", 0, 0), ("c", 1, 0)], Precision::Second);
-        dst.unreadable.push((RelPath::parse("a").unwrap(), "550".into()));
-        dst.unreadable.push((RelPath::parse("b").unwrap(), "550".into()));
+        let mut dst = tree(
+            &[("a/", 0, 0), ("b/", 0, 0), ("c", 1, 0)],
+            Precision::Second,
+        );
+        dst.unreadable
+            .push((RelPath::parse("a").unwrap(), "550".into()));
+        dst.unreadable
+            .push((RelPath::parse("b").unwrap(), "550".into()));
         let p = plan(&src, &dst, opts(true));
         // "a/new" cannot be compared, "b" cannot be emptied; only "c" is a safe delete.
         assert_eq!(summary(&p), ["delete c"]);
 
         let mut src = src;
-        src.unreadable.push((RelPath::root(), "source unreadable".into()));
+        src.unreadable
+            .push((RelPath::root(), "source unreadable".into()));
         let p = plan(&src, &tree(&[("c", 1, 0)], Precision::Second), opts(true));
         assert!(p.deletes.is_empty());
     }

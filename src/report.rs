@@ -126,8 +126,18 @@ mod tests {
         let mut r = Report::new(false);
         assert_eq!(r.exit_code(), 0);
         let p = RelPath::parse("a").unwrap();
-        r.record(&Event::Done { op: Op::Upload, path: p.clone(), bytes: 2048, result: Ok(()) });
-        r.record(&Event::Done { op: Op::Upload, path: p.clone(), bytes: 0, result: Err("550 nope".into()) });
+        r.record(&Event::Done {
+            op: Op::Upload,
+            path: p.clone(),
+            bytes: 2048,
+            result: Ok(()),
+        });
+        r.record(&Event::Done {
+            op: Op::Upload,
+            path: p.clone(),
+            bytes: 0,
+            result: Err("550 nope".into()),
+        });
         r.unchanged = 7;
         assert_eq!(r.count(Op::Upload), 1);
         assert_eq!(r.failures, ["upload a: 550 nope"]);

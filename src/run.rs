@@ -38,7 +38,11 @@ fn connect(cfg: &Config, progress: &Progress) -> Result<Pool, Error> {
             cfg.endpoint.label(),
             cfg.endpoint.user,
             pool.root(),
-            if caps.is_empty() { "none".to_string() } else { caps.join(" ") },
+            if caps.is_empty() {
+                "none".to_string()
+            } else {
+                caps.join(" ")
+            },
             if pool.caps().mlsd { "MLSD" } else { "LIST" }
         ));
     }

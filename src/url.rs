@@ -99,7 +99,9 @@ impl FtpUrl {
 
 fn split_host_port(hostport: &str) -> Result<(String, u16)> {
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
-        let (h, after) = rest.split_once(']').context("unclosed '[' in IPv6 address")?;
+        let (h, after) = rest
+            .split_once(']')
+            .context("unclosed '[' in IPv6 address")?;
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':').context("junk after IPv6 address")?),
@@ -163,7 +165,10 @@ mod tests {
     fn defaults_and_absolute_paths() {
         let u = FtpUrl::parse("FTP://host").unwrap();
         assert_eq!((u.port, u.path.as_str(), u.user.clone()), (21, "", None));
-        assert_eq!(FtpUrl::parse("ftp://h/%2Fvar/www").unwrap().path, "/var/www");
+        assert_eq!(
+            FtpUrl::parse("ftp://h/%2Fvar/www").unwrap().path,
+            "/var/www"
+        );
         let v6 = FtpUrl::parse("ftp://[::1]:2100/x").unwrap();
         assert_eq!((v6.host.as_str(), v6.port), ("::1", 2100));
         assert_eq!(v6.display(), "[::1]:2100/x");
@@ -174,7 +179,13 @@ mod tests {
         let err = format!("{:#}", FtpUrl::parse("ftps://u:secret@h/").unwrap_err());
         assert!(err.contains("not supported yet"), "{err}");
         assert!(!err.contains("secret"), "{err}");
-        for bad in ["http://h/", "h/path", "ftp://h:99999/", "ftp:///x", "ftp://h/a%0d%0aDELE%20x"] {
+        for bad in [
+            "http://h/",
+            "h/path",
+            "ftp://h:99999/",
+            "ftp:///x",
+            "ftp://h/a%0d%0aDELE%20x",
+        ] {
             assert!(FtpUrl::parse(bad).is_err(), "{bad}");
         }
     }

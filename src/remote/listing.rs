@@ -184,7 +184,10 @@ mod tests {
         );
 
         for cdir in ["type=cdir;modify=20240102030405; .", "type=pdir; /home"] {
-            assert_eq!(parse_mlsd_line(cdir).unwrap().kind, ListedKind::SelfOrParent);
+            assert_eq!(
+                parse_mlsd_line(cdir).unwrap().kind,
+                ListedKind::SelfOrParent
+            );
         }
         let l = parse_mlsd_line("type=OS.unix=slink:/etc/passwd;size=11; link").unwrap();
         assert_eq!(l.kind, ListedKind::Symlink);
@@ -197,7 +200,12 @@ mod tests {
 
     #[test]
     fn mlsd_rejects_garbage() {
-        for bad in ["garbage", "type=file; nosize", "type=file;size=x; f", "type=file;size=1;modify=2024; f"] {
+        for bad in [
+            "garbage",
+            "type=file; nosize",
+            "type=file;size=x; f",
+            "type=file;size=1;modify=2024; f",
+        ] {
             assert!(parse_mlsd_line(bad).is_err(), "{bad}");
         }
     }
@@ -210,7 +218,10 @@ mod tests {
         let f = parse_list_line("-rw-r--r--    1 1000     1000         4096 Nov 05  2018 old.txt")
             .unwrap()
             .unwrap();
-        assert_eq!((f.name.as_str(), f.size, f.kind.clone()), ("old.txt", 4096, ListedKind::File));
+        assert_eq!(
+            (f.name.as_str(), f.size, f.kind.clone()),
+            ("old.txt", 4096, ListedKind::File)
+        );
         assert_eq!(f.mtime.unwrap().precision, Precision::Day);
 
         let f = parse_list_line("-rw-r--r--    1 ftp      ftp            17 Jan 02 10:15 new file")
@@ -227,17 +238,31 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(dot.kind, ListedKind::SelfOrParent);
-        let l = parse_list_line("lrwxrwxrwx    1 ftp      ftp            11 Jan 02 10:15 ln -> /etc/passwd")
-            .unwrap()
-            .unwrap();
+        let l = parse_list_line(
+            "lrwxrwxrwx    1 ftp      ftp            11 Jan 02 10:15 ln -> /etc/passwd",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((l.name.as_str(), l.kind), ("ln", ListedKind::Symlink));
 
-        let dos = parse_list_line("01-02-24  10:15AM       <DIR>          Windows dir").unwrap().unwrap();
-        assert_eq!((dos.name.as_str(), dos.kind), ("Windows dir", ListedKind::Dir));
-        let dos = parse_list_line("01-02-24  10:15AM                  123 a.txt").unwrap().unwrap();
-        assert_eq!((dos.size, dos.mtime.unwrap().precision), (123, Precision::Minute));
+        let dos = parse_list_line("01-02-24  10:15AM       <DIR>          Windows dir")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (dos.name.as_str(), dos.kind),
+            ("Windows dir", ListedKind::Dir)
+        );
+        let dos = parse_list_line("01-02-24  10:15AM                  123 a.txt")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (dos.size, dos.mtime.unwrap().precision),
+            (123, Precision::Minute)
+        );
 
-        let err = parse_list_line("this is not a listing").unwrap().unwrap_err();
+        let err = parse_list_line("this is not a listing")
+            .unwrap()
+            .unwrap_err();
         assert!(err.contains("this is not a listing"), "{err}");
     }
 }

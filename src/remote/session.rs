@@ -89,7 +89,8 @@ impl Session {
         // names: a server must not be able to point us at another host.
         let mut ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
             let target = SocketAddr::new(peer.ip(), addr.port());
-            let s = TcpStream::connect_timeout(&target, timeout).map_err(FtpError::ConnectionError)?;
+            let s =
+                TcpStream::connect_timeout(&target, timeout).map_err(FtpError::ConnectionError)?;
             set_timeouts(&s, timeout).map_err(FtpError::ConnectionError)?;
             Ok(s)
         });
@@ -109,7 +110,10 @@ impl Session {
         };
         if caps.utf8 {
             // Some servers answer 202 ("already on"); a refusal is not fatal either.
-            match ftp.custom_command("OPTS UTF8 ON", &[Status::CommandOk, Status::CommandNotImplemented]) {
+            match ftp.custom_command(
+                "OPTS UTF8 ON",
+                &[Status::CommandOk, Status::CommandNotImplemented],
+            ) {
                 Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
                 Err(e) => return Err(anyhow!("{label}: OPTS UTF8 ON failed: {}", describe(&e))),
             }
@@ -131,10 +135,10 @@ impl Session {
 
     /// Notes a failure that leaves the control connection unusable.
     fn check<T>(&mut self, r: FtpResult<T>) -> FtpResult<T> {
-        if let Err(e) = &r {
-            if breaks_session(e) {
-                self.broken = true;
-            }
+        if let Err(e) = &r
+            && breaks_session(e)
+        {
+            self.broken = true;
         }
         r
     }
@@ -185,7 +189,10 @@ impl Session {
         } else {
             self.with_data(|ftp| ftp.list(None))?
         };
-        Ok(lines.iter().filter_map(|l| listing::parse_list_line(l)).collect())
+        Ok(lines
+            .iter()
+            .filter_map(|l| listing::parse_list_line(l))
+            .collect())
     }
 
     /// Downloads `remote` into `out`, calling `progress` with each chunk's size.
@@ -259,7 +266,9 @@ impl Session {
         let r = self
             .ftp
             .custom_command(format!("MFMT {ts} {remote}"), &[Status::File]);
-        self.check(r).map(|_| ()).map_err(|e| self.fail("MFMT", remote, &e))
+        self.check(r)
+            .map(|_| ())
+            .map_err(|e| self.fail("MFMT", remote, &e))
     }
 
     pub fn mkdir(&mut self, remote: &str) -> Result<()> {
@@ -274,7 +283,11 @@ impl Session {
         let parts: Vec<&str> = remote.split('/').filter(|p| !p.is_empty()).collect();
         for i in 1..parts.len() {
             let prefix = parts[..i].join("/");
-            let prefix = if absolute { format!("/{prefix}") } else { prefix };
+            let prefix = if absolute {
+                format!("/{prefix}")
+            } else {
+                prefix
+            };
             let r = self.ftp.mkdir(&prefix);
             self.check(r).ok();
             if self.broken {
@@ -296,7 +309,12 @@ impl Session {
 
     /// "RETR /www/a on host:21: 550 Permission denied".
     fn fail(&self, cmd: &str, path: &str, e: &FtpError) -> anyhow::Error {
-        anyhow!("{cmd} {} on {}: {}", super::escape(path), self.label, describe(e))
+        anyhow!(
+            "{cmd} {} on {}: {}",
+            super::escape(path),
+            self.label,
+            describe(e)
+        )
     }
 
     /// Says goodbye politely; errors do not matter at this point.

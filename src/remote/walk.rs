@@ -41,7 +41,10 @@ pub fn walk(pool: &Pool, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
         let handles: Vec<_> = (0..pool.max())
             .map(|_| scope.spawn(|| worker(pool, &queue, &ready, on_listed)))
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
     });
 
     let mut tree = Tree::new();
@@ -142,7 +145,12 @@ fn list_one(
             if dir.is_root() && matches!(reply_code(&e), Some(550)) {
                 found.root_missing = true;
             }
-            let msg = format!("cannot list {} on {}: {}", escape(&abs), session.label(), describe(&e));
+            let msg = format!(
+                "cannot list {} on {}: {}",
+                escape(&abs),
+                session.label(),
+                describe(&e)
+            );
             found.unreadable.push((dir.clone(), msg));
             return Vec::new();
         }

@@ -1,0 +1,401 @@
+//! End-to-end tests: the real binary against a real FTP server on 127.0.0.1.
+
+mod support;
+
+use std::fs;
+
+use support::server::PASSWORD;
+use support::*;
+
+#[test]
+fn push_into_empty_server_is_byte_identical() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, true);
+    let out = sb.push(&[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.local, &sb.remote);
+    assert!(out.stdout.contains("6 uploaded"), "{}", out.all());
+}
+
+#[test]
+fn pull_into_missing_dir_is_byte_identical_with_mtimes() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.remote, true);
+    touch(&sb.remote, "index.html", -86_400 * 30);
+    let out = sb.pull(&[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.remote, &sb.local);
+    // MLSD gives seconds: the local copy carries the remote mtime to the second.
+    for f in ["index.html", "big.bin", "a/b/c/deep file.txt"] {
+        let (r, l) = (mtime(&sb.remote, f), mtime(&sb.local, f));
+        let secs =
+            |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(secs(r), secs(l), "{f}");
+    }
+    assert!(
+        !snapshot(&sb.local)
+            .keys()
+            .any(|k| k.contains("ftpmirror-part"))
+    );
+}
+
+#[test]
+fn second_push_sends_nothing_and_a_changed_file_alone_moves() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    assert_eq!(sb.push(&[]).code, 0);
+    let before = mtime(&sb.remote, "index.html");
+
+    let again = sb.push(&[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.actions("upload").is_empty(), "{}", again.all());
+    assert!(again.stdout.contains("0 uploaded"), "{}", again.all());
+    assert_eq!(mtime(&sb.remote, "index.html"), before, "file was re-sent");
+
+    // Same size, newer content: the mtime must catch it. Different size: the size must.
+    write(&sb.local, "css/site.css", b"body { color: blu }\n");
+    touch(&sb.local, "css/site.css", 120);
+    write(
+        &sb.local,
+        "index.html",
+        b"<html>changed and longer</html>\n",
+    );
+    let third = sb.push(&[]);
+    assert_eq!(third.code, 0, "{}", third.all());
+    let mut sent = third.actions("upload");
+    sent.sort();
+    assert_eq!(sent, ["css/site.css", "index.html"], "{}", third.all());
+    assert_same_tree(&sb.local, &sb.remote);
+}
+
+#[test]
+fn second_pull_fetches_nothing_and_a_changed_file_alone_moves() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.remote, false);
+    assert_eq!(sb.pull(&[]).code, 0);
+    let again = sb.pull(&[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.actions("download").is_empty(), "{}", again.all());
+
+    // Same size, different content, older mtime on the server: still fetched.
+    write(&sb.remote, "css/site.css", b"body { color: blu }\n");
+    touch(&sb.remote, "css/site.css", -3600);
+    let third = sb.pull(&[]);
+    assert_eq!(third.code, 0, "{}", third.all());
+    assert_eq!(
+        third.actions("download"),
+        ["css/site.css"],
+        "{}",
+        third.all()
+    );
+    assert_same_tree(&sb.remote, &sb.local);
+}
+
+#[test]
+fn delete_removes_extras_and_nothing_else() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    assert_eq!(sb.push(&[]).code, 0);
+    write(&sb.remote, "stale.html", b"old");
+    write(&sb.remote, "old/sub/x.txt", b"old");
+    mkdir(&sb.remote, "old/empty");
+
+    let keep = sb.push(&[]);
+    assert_eq!(keep.code, 0, "{}", keep.all());
+    assert!(
+        sb.remote.join("stale.html").exists(),
+        "deleted without --delete"
+    );
+
+    let out = sb.push(&["--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.local, &sb.remote);
+    let mut deleted = out.actions("delete");
+    deleted.sort();
+    assert_eq!(deleted, ["old/sub/x.txt", "stale.html"]);
+
+    // Pull direction: local extras go, remote stays.
+    write(&sb.local, "local-only.txt", b"x");
+    let pulled = sb.pull(&["--delete"]);
+    assert_eq!(pulled.code, 0, "{}", pulled.all());
+    assert!(!sb.local.join("local-only.txt").exists());
+    assert_same_tree(&sb.remote, &sb.local);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_prints_the_plan() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    write(&sb.remote, "extra.txt", b"extra");
+    let (local, remote) = (snapshot(&sb.local), snapshot(&sb.remote));
+    let out = sb.push(&["--dry-run", "--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(snapshot(&sb.local), local);
+    assert_eq!(snapshot(&sb.remote), remote);
+    assert!(
+        out.actions("upload").contains(&"index.html".to_string()),
+        "{}",
+        out.all()
+    );
+    assert_eq!(out.actions("delete"), ["extra.txt"]);
+    assert!(
+        out.stdout.contains("(missing)"),
+        "reasons are shown: {}",
+        out.all()
+    );
+    assert!(out.stdout.contains("nothing changed"), "{}", out.all());
+
+    let pull = sb.pull(&["--dry-run"]);
+    assert_eq!(pull.code, 0, "{}", pull.all());
+    assert_eq!(snapshot(&sb.local), local);
+}
+
+#[test]
+fn active_mode_pushes_and_pulls() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    let out = sb.push(&["--active"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.local, &sb.remote);
+    fs::remove_dir_all(&sb.local).unwrap();
+    let out = sb.pull(&["--active", "-j", "2"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.remote, &sb.local);
+}
+
+#[test]
+fn one_and_eight_sessions_give_the_same_result() {
+    let sb = Sandbox::new();
+    for i in 0..40 {
+        write(
+            &sb.remote,
+            &format!("d{}/f{i}.txt", i % 7),
+            &noise(100 + i * 13, i as u64 + 1),
+        );
+    }
+    for j in ["1", "8"] {
+        let _ = fs::remove_dir_all(&sb.local);
+        let out = sb.pull(&["-j", j]);
+        assert_eq!(out.code, 0, "-j {j}: {}", out.all());
+        assert_same_tree(&sb.remote, &sb.local);
+        assert_eq!(out.actions("download").len(), 40);
+    }
+}
+
+#[test]
+fn wrong_password_exits_3_without_leaking_it() {
+    let sb = Sandbox::new();
+    mkdir(&sb.local, "");
+    let url = format!("ftp://test:wrong-pw-123@127.0.0.1:{}/", sb.server.port);
+    let out = sb.run(&["push", "-v", sb.local_str(), &url]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    let want = format!(
+        "error: login to 127.0.0.1:{} as test failed: 530",
+        sb.server.port
+    );
+    assert!(out.stderr.contains(&want), "{}", out.all());
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.all());
+    assert!(!out.all().contains("wrong-pw-123"));
+}
+
+#[test]
+fn password_from_environment_and_netrc() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "f.txt", b"x");
+    let url = format!("ftp://test@127.0.0.1:{}/", sb.server.port);
+    let out = sb.run_env(&["ls", &url], &[("FTPMIRROR_PASSWORD", PASSWORD)]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    fs::write(
+        sb.dir.path().join(".netrc"),
+        format!("machine 127.0.0.1 login test password {PASSWORD}\n"),
+    )
+    .unwrap();
+    let out = sb.run(&["ls", &sb.server.bare_url("")]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("f.txt"));
+    assert!(!out.all().contains(PASSWORD));
+}
+
+#[test]
+fn unreachable_host_exits_3() {
+    let sb = Sandbox::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = sb.run(&["ls", "--timeout", "5s", &format!("ftp://127.0.0.1:{port}/")]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn missing_remote_path_is_reported_and_nothing_touched() {
+    let sb = Sandbox::new();
+    write(&sb.local, "keep.txt", b"precious");
+    let url = sb.server.url("no/such/dir");
+    let out = sb.run(&["pull", "--delete", &url, sb.local_str()]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("cannot list /no/such/dir"),
+        "{}",
+        out.all()
+    );
+    assert!(out.stderr.contains("550"), "{}", out.all());
+    assert_eq!(fs::read(sb.local.join("keep.txt")).unwrap(), b"precious");
+}
+
+#[test]
+fn push_creates_a_missing_remote_directory() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    let url = sb.server.url("new/site");
+    let out = sb.run(&["push", sb.local_str(), &url]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.local, &sb.remote.join("new/site"));
+}
+
+#[test]
+fn refused_file_is_reported_and_the_rest_done_without_deletes() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "ok1.txt", b"one");
+    write(&sb.remote, "secret.txt", b"no");
+    write(&sb.remote, "sub/ok2.txt", b"two");
+    write(&sb.local, "local-extra.txt", b"keep me");
+    sb.server.refuse("secret.txt");
+    let out = sb.pull(&["--delete"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("download secret.txt: RETR /secret.txt"),
+        "{}",
+        out.all()
+    );
+    assert!(out.stderr.contains("550"), "{}", out.all());
+    assert_eq!(fs::read(sb.local.join("ok1.txt")).unwrap(), b"one");
+    assert_eq!(fs::read(sb.local.join("sub/ok2.txt")).unwrap(), b"two");
+    assert!(!sb.local.join("secret.txt").exists());
+    // A failure means no deletions: the extra file survives.
+    assert_eq!(
+        fs::read(sb.local.join("local-extra.txt")).unwrap(),
+        b"keep me"
+    );
+    assert!(out.stderr.contains("deletion(s) skipped"), "{}", out.all());
+
+    // Push: the server refuses to store one file; the others arrive.
+    write(&sb.local, "new/denied.bin", b"data");
+    write(&sb.local, "new/fine.bin", b"data");
+    sb.server.refuse("denied.bin");
+    let out = sb.push(&[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("upload new/denied.bin: STOR /new/denied.bin"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(fs::read(sb.remote.join("new/fine.bin")).unwrap(), b"data");
+}
+
+#[test]
+fn failed_download_leaves_the_old_local_file_intact() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "report.csv", b"new version, longer");
+    write(&sb.local, "report.csv", b"old version");
+    sb.server.refuse("report.csv");
+    let out = sb.pull(&[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        fs::read(sb.local.join("report.csv")).unwrap(),
+        b"old version"
+    );
+    assert!(!sb.local.join(".report.csv.ftpmirror-part").exists());
+}
+
+#[test]
+fn ls_prints_the_tree_as_the_planner_sees_it() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "dir/file.txt", b"12345");
+    mkdir(&sb.remote, "empty");
+    let out = sb.run(&["ls", &sb.url()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", out.all());
+    assert_eq!((lines[0][0], *lines[0].last().unwrap()), ("dir", "dir"));
+    assert_eq!(lines[1][0], "file");
+    assert_eq!(lines[1][1], "5");
+    assert_eq!(
+        lines[1][4],
+        "s",
+        "MLSD times have second precision: {}",
+        out.all()
+    );
+    assert_eq!(lines[1][5], "dir/file.txt");
+    assert_eq!(*lines[2].last().unwrap(), "empty");
+}
+
+#[test]
+fn file_directory_conflict_needs_delete() {
+    let sb = Sandbox::new();
+    write(&sb.local, "thing/inside.txt", b"now a directory");
+    write(&sb.remote, "thing", b"was a file");
+    let out = sb.push(&[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("conflict: thing"), "{}", out.all());
+    assert_eq!(fs::read(sb.remote.join("thing")).unwrap(), b"was a file");
+
+    let out = sb.push(&["--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_same_tree(&sb.local, &sb.remote);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["push", "/nonexistent/dir", "ftp://127.0.0.1:1/"],
+        vec!["ls", "ftps://127.0.0.1/"],
+        vec!["ls", "http://example.com/"],
+        vec!["ls", "-j", "0", "ftp://127.0.0.1/"],
+        vec!["bogus"],
+    ] {
+        let out = sb.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.all());
+        assert!(out.stderr.contains("error"), "{args:?}: {}", out.all());
+    }
+    let out = sb.run(&["ls", "ftps://127.0.0.1/"]);
+    assert!(out.stderr.contains("not supported yet"), "{}", out.all());
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    let out = sb.push(&["-q"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+#[test]
+fn verbose_shows_reasons_and_features_but_never_the_password() {
+    let sb = Sandbox::new();
+    sample_tree(&sb.local, false);
+    let out = sb.push(&["-v"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("FEAT: MLSD"), "{}", out.all());
+    assert!(
+        out.stdout.contains("upload   index.html  (missing)"),
+        "{}",
+        out.all()
+    );
+    assert!(!out.all().contains(PASSWORD));
+}

@@ -1,0 +1,206 @@
+//! Builders for the end-to-end tests: a sandbox with a local dir, a server root and a real
+//! FTP server on loopback, and helpers to run the real binary and compare trees.
+
+#![allow(dead_code)]
+
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use server::FtpServer;
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    /// The local side (not created until a test writes to it or a pull creates it).
+    pub local: PathBuf,
+    /// The server's root directory.
+    pub remote: PathBuf,
+    pub server: FtpServer,
+}
+
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Lines of stdout that start with `op` ("upload", "download", "delete", ...).
+    pub fn actions(&self, op: &str) -> Vec<String> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(op).filter(|r| r.starts_with(' ')))
+            .map(|r| r.trim().split("  (").next().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn all(&self) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = dir.path().join("local");
+        let remote = dir.path().join("remote");
+        fs::create_dir_all(&remote).unwrap();
+        let server = FtpServer::start(&remote);
+        Sandbox {
+            dir,
+            local,
+            remote,
+            server,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url("")
+    }
+
+    pub fn local_str(&self) -> &str {
+        self.local.to_str().unwrap()
+    }
+
+    /// Runs the real binary with a clean environment: no netrc, no password variable.
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        self.run_env(args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftpmirror"));
+        cmd.args(args)
+            .env("HOME", self.dir.path())
+            .env_remove("FTPMIRROR_PASSWORD")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run ftpmirror");
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn push(&self, extra: &[&str]) -> Outcome {
+        let url = self.url();
+        let mut args = vec!["push"];
+        args.extend_from_slice(extra);
+        args.extend([self.local_str(), url.as_str()]);
+        self.run(&args)
+    }
+
+    pub fn pull(&self, extra: &[&str]) -> Outcome {
+        let url = self.url();
+        let mut args = vec!["pull"];
+        args.extend_from_slice(extra);
+        args.extend([url.as_str(), self.local_str()]);
+        self.run(&args)
+    }
+}
+
+/// Writes `bytes` at `root/rel`, creating parents.
+pub fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, bytes).unwrap();
+}
+
+pub fn mkdir(root: &Path, rel: &str) {
+    fs::create_dir_all(root.join(rel)).unwrap();
+}
+
+/// Sets a file's mtime to `secs` seconds from now (negative: in the past).
+pub fn touch(root: &Path, rel: &str, secs: i64) {
+    let now = SystemTime::now();
+    let t = if secs >= 0 {
+        now + Duration::from_secs(secs as u64)
+    } else {
+        now - Duration::from_secs((-secs) as u64)
+    };
+    fs::File::options()
+        .write(true)
+        .open(root.join(rel))
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+pub fn mtime(root: &Path, rel: &str) -> SystemTime {
+    fs::metadata(root.join(rel)).unwrap().modified().unwrap()
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so large files are not all zeros.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Every path below `root` ("d/" for directories) with file contents.
+pub fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    if !root.exists() {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(root).min_depth(1) {
+        let e = e.unwrap();
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if e.file_type().is_dir() {
+            out.insert(format!("{rel}/"), None);
+        } else {
+            out.insert(rel, Some(fs::read(e.path()).unwrap()));
+        }
+    }
+    out
+}
+
+/// A small site with the awkward cases: CRLF and NUL bytes, an empty file, an empty
+/// directory, spaces in names, nesting, and optionally a 20 MB file.
+pub fn sample_tree(root: &Path, big: bool) {
+    write(root, "index.html", b"<html>hello</html>\n");
+    write(root, "binary.dat", b"line1\r\nline2\n\0\0\x01\xff\r\n\r");
+    write(root, "empty.txt", b"");
+    mkdir(root, "empty dir");
+    write(root, "css/site.css", b"body { color: red }\n");
+    write(root, "a/b/c/deep file.txt", &noise(5000, 7));
+    if big {
+        write(root, "big.bin", &noise(20 * 1024 * 1024, 42));
+    }
+}
+
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (sa, sb) = (snapshot(a), snapshot(b));
+    let keys_a: Vec<_> = sa.keys().collect();
+    let keys_b: Vec<_> = sb.keys().collect();
+    assert_eq!(
+        keys_a,
+        keys_b,
+        "paths differ between {} and {}",
+        a.display(),
+        b.display()
+    );
+    for (k, v) in &sa {
+        assert!(sb[k] == *v, "contents of {k} differ");
+    }
+}
