@@ -399,3 +399,94 @@ fn verbose_shows_reasons_and_features_but_never_the_password() {
     );
     assert!(!out.all().contains(PASSWORD));
 }
+
+mod scripted_server {
+    use super::*;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use support::scripted::{Behaviour, Scripted};
+
+    fn secs(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    /// LIST only (no MLSD), EPSV refused, a 227 reply naming 127.0.0.2 where nothing listens,
+    /// MFMT available: pull and push both work and converge.
+    #[test]
+    fn list_only_server_with_pasv_fallback_and_mfmt() {
+        let srv = Scripted::start(Behaviour::default());
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("local");
+        let old = SystemTime::now() - Duration::from_secs(3 * 86_400);
+        srv.put_file("site/a.txt", b"hello", old);
+        srv.put_file("site/sub/b.bin", &noise(3000, 3), old);
+        let url = format!("{}site", srv.url());
+        let l = local.to_str().unwrap();
+
+        let out = run_in(home.path(), &["pull", "-j", "1", &url, l], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(fs::read(local.join("a.txt")).unwrap(), b"hello");
+        assert_eq!(fs::read(local.join("sub/b.bin")).unwrap(), noise(3000, 3));
+        // LIST times have minute precision: the local copy gets the listed minute.
+        let diff = secs(old).abs_diff(secs(mtime(&local, "a.txt")));
+        assert!(diff < 60, "mtime off by {diff} s");
+
+        let log = srv.log();
+        let pass = log.iter().position(|c| c.starts_with("PASS")).unwrap();
+        assert_eq!(
+            log[pass + 1],
+            "TYPE I",
+            "binary mode right after login: {log:?}"
+        );
+        assert!(log.contains(&"OPTS UTF8 ON".to_string()), "{log:?}");
+        let epsv = log
+            .iter()
+            .position(|c| c == "EPSV")
+            .expect("EPSV tried first");
+        assert_eq!(log[epsv + 1], "PASV", "{log:?}");
+        assert_eq!(
+            log.iter().filter(|c| *c == "EPSV").count(),
+            1,
+            "EPSV refusal remembered"
+        );
+        assert!(log.contains(&"LIST -a".to_string()), "{log:?}");
+        assert!(!log.iter().any(|c| c.starts_with("MLSD")), "{log:?}");
+
+        let again = run_in(home.path(), &["pull", &url, l], &[]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(again.actions("download").is_empty(), "{}", again.all());
+
+        // Push a new file: stored, then its mtime set with MFMT to the local one.
+        write(&local, "new.txt", b"fresh");
+        touch(&local, "new.txt", -7200);
+        let out = run_in(home.path(), &["push", l, &url], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(out.actions("upload"), ["new.txt"], "{}", out.all());
+        let (data, remote_mtime) = srv.file("/site/new.txt").unwrap();
+        assert_eq!(data, b"fresh");
+        assert_eq!(secs(remote_mtime), secs(mtime(&local, "new.txt")));
+        let stamp =
+            chrono::DateTime::<chrono::Utc>::from(mtime(&local, "new.txt")).format("%Y%m%d%H%M%S");
+        assert!(
+            srv.log().contains(&format!("MFMT {stamp} /site/new.txt")),
+            "{:?}",
+            srv.log()
+        );
+
+        let again = run_in(home.path(), &["push", l, &url], &[]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(again.actions("upload").is_empty(), "{}", again.all());
+    }
+
+    #[test]
+    fn silent_server_times_out_with_exit_3() {
+        let srv = Scripted::start(Behaviour {
+            silent: true,
+            ..Behaviour::default()
+        });
+        let home = tempfile::tempdir().unwrap();
+        let out = run_in(home.path(), &["ls", "--timeout", "1s", &srv.url()], &[]);
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(out.stderr.contains("no FTP greeting"), "{}", out.all());
+        assert!(out.stderr.contains("timed out"), "{}", out.all());
+    }
+}

@@ -3,12 +3,13 @@
 
 #![allow(dead_code)]
 
+pub mod scripted;
 pub mod server;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use server::FtpServer;
@@ -75,20 +76,7 @@ impl Sandbox {
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftpmirror"));
-        cmd.args(args)
-            .env("HOME", self.dir.path())
-            .env_remove("FTPMIRROR_PASSWORD")
-            .stdin(std::process::Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run ftpmirror");
-        Outcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run_in(self.dir.path(), args, env)
     }
 
     pub fn push(&self, extra: &[&str]) -> Outcome {
@@ -105,6 +93,48 @@ impl Sandbox {
         args.extend_from_slice(extra);
         args.extend([url.as_str(), self.local_str()]);
         self.run(&args)
+    }
+}
+
+/// The binary with `args`, HOME set to `home` (so no real netrc is read) and no password
+/// variable. Killed, and the test failed, if it runs for more than a minute: nothing may hang.
+pub fn run_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftpmirror"));
+    cmd.args(args)
+        .env("HOME", home)
+        .env_remove("FTPMIRROR_PASSWORD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run ftpmirror");
+    // Drain the pipes on threads so a chatty child never blocks on a full pipe.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            r.read_to_end(&mut s).unwrap();
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("ftpmirror {args:?} hung for 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 
