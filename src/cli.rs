@@ -29,6 +29,7 @@ pub enum Command {
         /// ftp://[user[:password]@]host[:port]/path (path relative to the login directory;
         /// %2F at its start makes it absolute).
         url: String,
+        /// Local directory to fill; created if missing.
         local_dir: PathBuf,
         #[command(flatten)]
         sync: SyncArgs,
@@ -43,6 +44,7 @@ pub enum Command {
                             FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs"
     )]
     Push {
+        /// Local directory to upload.
         local_dir: PathBuf,
         /// ftp://[user[:password]@]host[:port]/path
         url: String,
