@@ -1,7 +1,7 @@
 //! One logged-in FTP control connection: connect with timeouts, log in, `TYPE I`, FEAT,
 //! and the few commands a mirror needs, each failing with host, path and the server's reply.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, SystemTime};
 
@@ -167,7 +167,7 @@ impl Session {
     /// Lists one directory: MLSD when FEAT offers it, else `LIST -a`, else plain `LIST`.
     pub fn list(&mut self, dir: &str) -> Result<Vec<ParsedLine>, FtpError> {
         if self.caps.mlsd {
-            let lines = self.with_data(|ftp| ftp.mlsd(Some(dir)))?;
+            let lines = self.data_lines(&format!("MLSD {dir}"))?;
             return Ok(lines.iter().map(|l| listing::parse_mlsd_line(l)).collect());
         }
         // LIST takes options and some servers glob its argument, so change into the
@@ -175,24 +175,74 @@ impl Session {
         let r = self.ftp.cwd(dir);
         self.check(r)?;
         let lines = if self.list_a != Some(false) {
-            match self.with_data(|ftp| ftp.list(Some("-a"))) {
+            match self.data_lines("LIST -a") {
                 Ok(lines) => {
                     self.list_a = Some(true);
                     lines
                 }
                 Err(FtpError::UnexpectedResponse(_)) if self.list_a.is_none() => {
                     self.list_a = Some(false);
-                    self.with_data(|ftp| ftp.list(None))?
+                    self.data_lines("LIST")?
                 }
                 Err(e) => return Err(e),
             }
         } else {
-            self.with_data(|ftp| ftp.list(None))?
+            self.data_lines("LIST")?
         };
         Ok(lines
             .iter()
             .filter_map(|l| listing::parse_list_line(l))
             .collect())
+    }
+
+    /// Runs a listing command and reads its data connection line by line, with the session's
+    /// timeout on the data socket in passive and active mode alike. A data connection that
+    /// breaks is a failed listing whatever the server replies afterwards, and so is a line
+    /// longer than any real listing line.
+    fn data_lines(&mut self, command: &str) -> FtpResult<Vec<String>> {
+        const MAX_LINE: u64 = 64 * 1024;
+        let timeout = self.timeout;
+        let (_, stream) = self.with_data(|ftp| {
+            ftp.custom_data_command(command, &[Status::AboutToSend, Status::AlreadyOpen])
+        })?;
+        let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
+        let mut reader = BufReader::new(stream);
+        let mut lines = Vec::new();
+        let mut buf = Vec::new();
+        let read = loop {
+            buf.clear();
+            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(_) if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
+                    break Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "listing line too long",
+                    ));
+                }
+                Ok(_) => {
+                    let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if !line.is_empty() {
+                        lines.push(String::from_utf8_lossy(line).into_owned());
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        let stream = reader.into_inner();
+        match read {
+            Ok(()) => {
+                let r = stream.finish();
+                self.check(r)?;
+                Ok(lines)
+            }
+            Err(e) => {
+                let r = self.ftp.abort(stream);
+                let _ = self.check(r);
+                self.broken = true;
+                Err(FtpError::ConnectionError(e))
+            }
+        }
     }
 
     /// Downloads `remote` into `out`, calling `progress` with each chunk's size.

@@ -24,6 +24,10 @@ pub struct Behaviour {
     pub epsv: bool,
     /// Never send the greeting: the client must time out.
     pub silent: bool,
+    /// Listen on [::1] instead of 127.0.0.1.
+    pub ipv6: bool,
+    /// Open the data connection for LIST, send one line, then go silent.
+    pub stall_list: bool,
 }
 
 impl Default for Behaviour {
@@ -32,6 +36,8 @@ impl Default for Behaviour {
             feat: vec!["SIZE", "MDTM", "MFMT", "UTF8"],
             epsv: false,
             silent: false,
+            ipv6: false,
+            stall_list: false,
         }
     }
 }
@@ -45,29 +51,36 @@ struct State {
 
 pub struct Scripted {
     pub port: u16,
+    host: &'static str,
     state: Arc<Mutex<State>>,
 }
 
 impl Scripted {
     pub fn start(behaviour: Behaviour) -> Scripted {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind(if behaviour.ipv6 {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        })
+        .unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
-        let st = state.clone();
+        let (st, b0) = (state.clone(), behaviour.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
-                let (st, b) = (st.clone(), behaviour.clone());
+                let (st, b) = (st.clone(), b0.clone());
                 std::thread::spawn(move || {
                     let _ = serve(conn, st, b);
                 });
             }
         });
-        Scripted { port, state }
+        let host = if behaviour.ipv6 { "[::1]" } else { "127.0.0.1" };
+        Scripted { port, host, state }
     }
 
     pub fn url(&self) -> String {
-        format!("ftp://user:pw@127.0.0.1:{}/", self.port)
+        format!("ftp://user:pw@{}:{}/", self.host, self.port)
     }
 
     pub fn put_file(&self, path: &str, data: &[u8], mtime: SystemTime) {
@@ -133,6 +146,8 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
     let mut reader = BufReader::new(conn);
     let mut cwd = "/".to_string();
     let mut pasv: Option<TcpListener> = None;
+    let mut active: Option<std::net::SocketAddr> = None;
+    let local_ip = reader.get_ref().local_addr()?.ip();
     out.write_all(b"220 scripted server\r\n")?;
     loop {
         let mut line = String::new();
@@ -184,6 +199,39 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 }
             }
             "EPSV" if !b.epsv => "500 EPSV not understood".into(),
+            "EPSV" => {
+                let l = TcpListener::bind((local_ip, 0))?;
+                let p = l.local_addr()?.port();
+                pasv = Some(l);
+                format!("229 Entering Extended Passive Mode (|||{p}|)")
+            }
+            "PORT" => {
+                let n: Vec<u16> = arg.split(',').filter_map(|x| x.parse().ok()).collect();
+                if n.len() == 6 {
+                    let ip =
+                        std::net::Ipv4Addr::new(n[0] as u8, n[1] as u8, n[2] as u8, n[3] as u8);
+                    active = Some((ip, n[4] << 8 | n[5]).into());
+                    "200 PORT ok".into()
+                } else {
+                    "501 bad PORT".into()
+                }
+            }
+            "EPRT" => {
+                let d = arg.chars().next().unwrap_or('|');
+                let parts: Vec<&str> = arg.split(d).collect();
+                match (
+                    parts
+                        .get(2)
+                        .and_then(|h| h.parse::<std::net::IpAddr>().ok()),
+                    parts.get(3).and_then(|p| p.parse::<u16>().ok()),
+                ) {
+                    (Some(ip), Some(port)) => {
+                        active = Some((ip, port).into());
+                        "200 EPRT ok".into()
+                    }
+                    _ => "501 bad EPRT".into(),
+                }
+            }
             "PASV" => {
                 let l = TcpListener::bind("127.0.0.1:0")?;
                 let p = l.local_addr()?.port();
@@ -196,10 +244,10 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 )
             }
             "LIST" | "RETR" | "STOR" => {
-                let Some(l) = pasv.take() else {
-                    out.write_all(b"425 use PASV first\r\n")?;
+                if pasv.is_none() && active.is_none() {
+                    out.write_all(b"425 use PASV or PORT first\r\n")?;
                     continue;
-                };
+                }
                 let target = abs(if cmd.eq_ignore_ascii_case("LIST") {
                     "."
                 } else {
@@ -215,8 +263,16 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     continue;
                 }
                 out.write_all(b"150 opening data connection\r\n")?;
-                let (mut data, _) = l.accept()?;
+                let mut data = match (pasv.take(), active.take()) {
+                    (Some(l), _) => l.accept()?.0,
+                    (None, Some(addr)) => TcpStream::connect(addr)?,
+                    (None, None) => unreachable!(),
+                };
                 match cmd.to_ascii_uppercase().as_str() {
+                    "LIST" if b.stall_list => {
+                        data.write_all(b"total 1\r\n")?;
+                        std::thread::sleep(Duration::from_secs(30));
+                    }
                     "LIST" => {
                         let st = st.lock().unwrap();
                         let prefix = if target == "/" {
