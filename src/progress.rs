@@ -17,6 +17,8 @@ pub struct Progress {
     files_done: usize,
     listed_dirs: usize,
     listed_entries: usize,
+    /// Actions started and not yet done, shown under the bar.
+    current: Vec<String>,
 }
 
 impl Progress {
@@ -29,6 +31,7 @@ impl Progress {
             files_done: 0,
             listed_dirs: 0,
             listed_entries: 0,
+            current: Vec::new(),
         }
     }
 
@@ -102,6 +105,18 @@ impl Progress {
         }
     }
 
+    /// "3/25 files  download a.bin, download b.bin" under the bar.
+    fn show_current(&self) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "{}/{} files  {}",
+                self.files_done,
+                self.files_total,
+                self.current.join(", ")
+            ));
+        }
+    }
+
     pub fn on_event(&mut self, ev: &Event) {
         match ev {
             Event::Listed { entries } => {
@@ -115,14 +130,8 @@ impl Progress {
                 }
             }
             Event::Start { op, path, .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_message(format!(
-                        "{}/{} files  {} {path}",
-                        self.files_done,
-                        self.files_total,
-                        op.label()
-                    ));
-                }
+                self.current.push(format!("{} {path}", op.label()));
+                self.show_current();
             }
             Event::Bytes(n) => {
                 if let Some(bar) = &self.bar {
@@ -138,6 +147,11 @@ impl Progress {
                 if op.is_transfer() {
                     self.files_done += 1;
                 }
+                let label = format!("{} {path}", op.label());
+                if let Some(i) = self.current.iter().position(|c| *c == label) {
+                    self.current.remove(i);
+                }
+                self.show_current();
                 // Failures are printed once, at the end, with the summary.
                 if result.is_ok() && (!self.tty || self.verbose()) {
                     let size = if op.is_transfer() {
