@@ -130,7 +130,7 @@ impl Plan {
 ///
 /// Nothing is planned below a destination directory that could not be listed (its contents
 /// are unknown), and nothing is deleted below a directory that could not be read on either
-/// side. Without `--delete` a file/directory conflict is reported and its subtree left alone.
+/// side, nor where the source has an entry it skipped (a symlink of the same name). Without `--delete` a file/directory conflict is reported and its subtree left alone.
 pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
     let transfer_op = match opts.direction {
         Direction::Push => Op::Upload,
@@ -195,6 +195,7 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
             let gone = !source.entries.contains_key(path);
             let protected = dest.is_unreadable(path)
                 || source.is_unreadable(path)
+                || source.is_skipped(path)
                 || cleared.iter().any(|c| path.starts_with(c));
             if gone && !protected {
                 plan.deletes.push(removal(path, d, Reason::Extra));
@@ -412,6 +413,18 @@ mod tests {
             .push((RelPath::root(), "source unreadable".into()));
         let p = plan(&src, &tree(&[("c", 1, 0)], Precision::Second), opts(true));
         assert!(p.deletes.is_empty());
+    }
+
+    #[test]
+    fn skipped_source_entries_protect_the_destination() {
+        let mut src = tree(&[("a", 1, 0)], Precision::Exact);
+        src.skipped.push(crate::tree::Problem {
+            path: "link".into(),
+            message: "symbolic link skipped".into(),
+        });
+        let dst = tree(&[("a", 1, 0), ("link/", 0, 0), ("link/f", 1, 0), ("other", 1, 0)], Precision::Second);
+        let p = plan(&src, &dst, opts(true));
+        assert_eq!(summary(&p), ["delete other"]);
     }
 
     #[test]

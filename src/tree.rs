@@ -137,6 +137,14 @@ impl Tree {
         self.unreadable.iter().any(|(dir, _)| path.starts_with(dir))
     }
 
+    /// True when `path` is, or lies below, an entry this side left out (a symlink, a special
+    /// file): the other side's entry of that name is not "extra" and must not be deleted.
+    pub fn is_skipped(&self, path: &RelPath) -> bool {
+        self.skipped.iter().any(|p| {
+            RelPath::parse(&p.path).is_ok_and(|s| !s.is_root() && path.starts_with(&s))
+        })
+    }
+
     pub fn file_count(&self) -> usize {
         self.entries.values().filter(|e| !e.is_dir()).count()
     }

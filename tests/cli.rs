@@ -557,3 +557,17 @@ mod scripted_ipv6 {
         assert!(log.iter().any(|c| c.starts_with("EPRT |2|::1|")), "{log:?}");
     }
 }
+
+#[test]
+fn symlinks_are_skipped_with_a_warning_and_protect_their_name() {
+    let sb = Sandbox::new();
+    write(&sb.local, "real.txt", b"real");
+    mkdir(&sb.local, "");
+    std::os::unix::fs::symlink("real.txt", sb.local.join("alias.txt")).unwrap();
+    write(&sb.remote, "alias.txt", b"remote copy");
+    let out = sb.push(&["--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("warning: alias.txt: symbolic link skipped"), "{}", out.all());
+    assert_eq!(fs::read(sb.remote.join("alias.txt")).unwrap(), b"remote copy");
+    assert_eq!(fs::read(sb.remote.join("real.txt")).unwrap(), b"real");
+}
