@@ -5,8 +5,12 @@
 //! re-run sends nothing, lists the server, and pulls the site back to check every byte.
 //! Everything runs through the same entry point as the `ftpmirror` binary.
 
+#[path = "../tests/support/sample.rs"]
+mod sample;
 #[path = "../tests/support/server.rs"]
 mod server;
+
+use sample::noise;
 
 use std::fs;
 use std::path::Path;
@@ -21,19 +25,6 @@ fn ftpmirror(args: &[&str]) -> u8 {
     let code = ftpmirror::main_with_args(std::iter::once("ftpmirror").chain(args.iter().copied()));
     println!("(exit code {code})");
     code
-}
-
-/// Deterministic pseudo-random bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// About 400 files in 24 directories, 1–48 KiB each, plus a few larger images.

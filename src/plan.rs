@@ -422,7 +422,15 @@ mod tests {
             path: "link".into(),
             message: "symbolic link skipped".into(),
         });
-        let dst = tree(&[("a", 1, 0), ("link/", 0, 0), ("link/f", 1, 0), ("other", 1, 0)], Precision::Second);
+        let dst = tree(
+            &[
+                ("a", 1, 0),
+                ("link/", 0, 0),
+                ("link/f", 1, 0),
+                ("other", 1, 0),
+            ],
+            Precision::Second,
+        );
         let p = plan(&src, &dst, opts(true));
         assert_eq!(summary(&p), ["delete other"]);
     }

@@ -140,9 +140,9 @@ impl Tree {
     /// True when `path` is, or lies below, an entry this side left out (a symlink, a special
     /// file): the other side's entry of that name is not "extra" and must not be deleted.
     pub fn is_skipped(&self, path: &RelPath) -> bool {
-        self.skipped.iter().any(|p| {
-            RelPath::parse(&p.path).is_ok_and(|s| !s.is_root() && path.starts_with(&s))
-        })
+        self.skipped
+            .iter()
+            .any(|p| RelPath::parse(&p.path).is_ok_and(|s| !s.is_root() && path.starts_with(&s)))
     }
 
     pub fn file_count(&self) -> usize {

@@ -567,7 +567,15 @@ fn symlinks_are_skipped_with_a_warning_and_protect_their_name() {
     write(&sb.remote, "alias.txt", b"remote copy");
     let out = sb.push(&["--delete"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stderr.contains("warning: alias.txt: symbolic link skipped"), "{}", out.all());
-    assert_eq!(fs::read(sb.remote.join("alias.txt")).unwrap(), b"remote copy");
+    assert!(
+        out.stderr
+            .contains("warning: alias.txt: symbolic link skipped"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        fs::read(sb.remote.join("alias.txt")).unwrap(),
+        b"remote copy"
+    );
     assert_eq!(fs::read(sb.remote.join("real.txt")).unwrap(), b"real");
 }

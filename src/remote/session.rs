@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use suppaftp::types::{FileType, Response};
-use suppaftp::{FtpError, FtpResult, FtpStream, Mode, Status};
+use suppaftp::{
+    FtpError, FtpResult, FtpStream, ImplFtpStream, Mode, Status, TlsStream, TransferStream,
+};
 
 use super::listing::{self, ParsedLine};
 use super::{DataMode, Endpoint, breaks_session, describe, describe_io};
@@ -201,48 +203,51 @@ impl Session {
     /// longer than any real listing line.
     fn data_lines(&mut self, command: &str) -> FtpResult<Vec<String>> {
         const MAX_LINE: u64 = 64 * 1024;
-        let timeout = self.timeout;
-        let (_, stream) = self.with_data(|ftp| {
+        let stream = self.with_data(|ftp| {
             ftp.custom_data_command(command, &[Status::AboutToSend, Status::AlreadyOpen])
+                .map(|(_, stream)| stream)
         })?;
-        let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
-        let mut reader = BufReader::new(stream);
         let mut lines = Vec::new();
-        let mut buf = Vec::new();
-        let read = loop {
-            buf.clear();
-            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(_) if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
-                    break Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "listing line too long",
-                    ));
-                }
-                Ok(_) => {
-                    let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    if !line.is_empty() {
-                        lines.push(String::from_utf8_lossy(line).into_owned());
+        let (closed, read) = run_transfer(&mut self.ftp, stream, self.timeout, |stream| {
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
+                    Ok(0) => break Ok(()),
+                    Ok(_) if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
+                        break Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "listing line too long",
+                        ));
                     }
+                    Ok(_) => {
+                        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                        let line = line.strip_suffix(b"\r").unwrap_or(line);
+                        if !line.is_empty() {
+                            lines.push(String::from_utf8_lossy(line).into_owned());
+                        }
+                    }
+                    Err(e) => break Err(e),
                 }
-                Err(e) => break Err(e),
             }
-        };
-        let stream = reader.into_inner();
+        });
+        self.closed(closed, read.is_ok())?;
         match read {
-            Ok(()) => {
-                let r = stream.finish();
-                self.check(r)?;
-                Ok(lines)
-            }
+            Ok(()) => Ok(lines),
             Err(e) => {
-                let r = self.ftp.abort(stream);
-                let _ = self.check(r);
+                // After a stalled or oversized listing the control connection is suspect.
                 self.broken = true;
                 Err(FtpError::ConnectionError(e))
             }
         }
+    }
+
+    /// Finishes a transfer opened on this session; see [`run_transfer`]. A failed close
+    /// matters only when the data moved: otherwise the data-side error is the cause.
+    fn closed(&mut self, closed: FtpResult<()>, moved: bool) -> FtpResult<()> {
+        let r = self.check(closed);
+        if moved { r } else { Ok(()) }
     }
 
     /// Downloads `remote` into `out`, calling `progress` with each chunk's size.
@@ -254,29 +259,17 @@ impl Session {
         out: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let timeout = self.timeout;
         let stream = self.with_data(|ftp| ftp.retr_as_stream(remote));
-        let mut stream = stream.map_err(|e| self.fail("RETR", remote, &e))?;
-        let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
-        let copied = copy(&mut stream, out, progress);
-        match copied {
-            Ok(n) => {
-                let r = stream.finish();
-                self.check(r).map_err(|e| self.fail("RETR", remote, &e))?;
-                Ok(n)
-            }
-            Err(e) => {
-                // Abort so the control connection stays in step; the copy error is the cause.
-                let r = self.ftp.abort(stream);
-                let _ = self.check(r);
-                Err(match e {
-                    CopyError::Read(e) => {
-                        anyhow!("RETR {remote} on {}: {}", self.label, describe_io(&e))
-                    }
-                    CopyError::Write(e) => anyhow!("writing the downloaded data: {e}"),
-                })
-            }
-        }
+        let stream = stream.map_err(|e| self.fail("RETR", remote, &e))?;
+        let (closed, copied) = run_transfer(&mut self.ftp, stream, self.timeout, |stream| {
+            copy(stream, out, progress)
+        });
+        self.closed(closed, copied.is_ok())
+            .map_err(|e| self.fail("RETR", remote, &e))?;
+        copied.map_err(|e| match e {
+            CopyError::Read(e) => anyhow!("RETR {remote} on {}: {}", self.label, describe_io(&e)),
+            CopyError::Write(e) => anyhow!("writing the downloaded data: {e}"),
+        })
     }
 
     /// Uploads `input` to `remote`. A local read error aborts the transfer (ABOR) rather than
@@ -287,27 +280,17 @@ impl Session {
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let timeout = self.timeout;
         let stream = self.with_data(|ftp| ftp.put_with_stream(remote));
-        let mut stream = stream.map_err(|e| self.fail("STOR", remote, &e))?;
-        let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
-        match copy(input, &mut stream, progress) {
-            Ok(n) => {
-                let r = stream.finish();
-                self.check(r).map_err(|e| self.fail("STOR", remote, &e))?;
-                Ok(n)
-            }
-            Err(e) => {
-                let r = self.ftp.abort(stream);
-                let _ = self.check(r);
-                Err(match e {
-                    CopyError::Read(e) => anyhow!("reading the local file: {e}"),
-                    CopyError::Write(e) => {
-                        anyhow!("STOR {remote} on {}: {}", self.label, describe_io(&e))
-                    }
-                })
-            }
-        }
+        let stream = stream.map_err(|e| self.fail("STOR", remote, &e))?;
+        let (closed, copied) = run_transfer(&mut self.ftp, stream, self.timeout, |stream| {
+            copy(input, stream, progress)
+        });
+        self.closed(closed, copied.is_ok())
+            .map_err(|e| self.fail("STOR", remote, &e))?;
+        copied.map_err(|e| match e {
+            CopyError::Read(e) => anyhow!("reading the local file: {e}"),
+            CopyError::Write(e) => anyhow!("STOR {remote} on {}: {}", self.label, describe_io(&e)),
+        })
     }
 
     /// Sets a remote file's mtime with MFMT (RFC draft, widely deployed). Seconds precision.
@@ -373,6 +356,26 @@ impl Session {
             let _ = self.ftp.quit();
         }
     }
+}
+
+/// Moves data over an open transfer: bounds the data socket with `timeout` (in passive and
+/// active mode alike), runs `body`, then reads the server's completion reply if `body`
+/// succeeded, or aborts (ABOR) so the control connection stays in step if it failed.
+/// Returns how the transfer closed and what `body` returned.
+fn run_transfer<T: TlsStream, R, E>(
+    ftp: &mut ImplFtpStream<T>,
+    mut stream: TransferStream<T>,
+    timeout: Duration,
+    body: impl FnOnce(&mut TransferStream<T>) -> Result<R, E>,
+) -> (FtpResult<()>, Result<R, E>) {
+    let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
+    let result = body(&mut stream);
+    let closed = if result.is_ok() {
+        stream.finish()
+    } else {
+        ftp.abort(stream)
+    };
+    (closed, result)
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).

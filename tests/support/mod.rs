@@ -3,8 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod sample;
 pub mod scripted;
 pub mod server;
+
+pub use sample::noise;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -167,19 +170,6 @@ pub fn touch(root: &Path, rel: &str, secs: i64) {
 
 pub fn mtime(root: &Path, rel: &str) -> SystemTime {
     fs::metadata(root.join(rel)).unwrap().modified().unwrap()
-}
-
-/// Deterministic pseudo-random bytes (xorshift), so large files are not all zeros.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Every path below `root` ("d/" for directories) with file contents.
