@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::plan::MaxDelete;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ftpmirror",
@@ -78,6 +80,21 @@ pub struct SyncArgs {
     /// Compare sizes only, never modification times.
     #[arg(long)]
     pub size_only: bool,
+    /// Leave out paths matching GLOB, on both sides (repeatable). See "Filters" in the README.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Keep paths matching GLOB even if excluded; once given, only matching files are mirrored (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Read exclude patterns from FILE, one per line; '#' starts a comment (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub exclude_from: Vec<PathBuf>,
+    /// Also delete excluded paths on the destination (implies --delete).
+    #[arg(long)]
+    pub delete_excluded: bool,
+    /// Delete nothing if the plan deletes more than N entries, or more than N% of the destination.
+    #[arg(long, value_name = "N|N%")]
+    pub max_delete: Option<MaxDelete>,
 }
 
 #[derive(Debug, Clone, Args)]

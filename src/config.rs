@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use crate::cli::{Cli, Command, ConnArgs, OutputArgs, SyncArgs};
+use crate::filter::Filter;
 use crate::netrc;
-use crate::plan::Direction;
+use crate::plan::{Direction, MaxDelete};
 use crate::remote::{DataMode, Endpoint, Secret};
 use crate::url::FtpUrl;
 
@@ -24,9 +25,14 @@ pub enum Job {
 pub struct SyncJob {
     pub direction: Direction,
     pub local: PathBuf,
+    /// Delete extras on the destination (also set by `delete_excluded`).
     pub delete: bool,
     pub dry_run: bool,
     pub size_only: bool,
+    pub filter: Filter,
+    /// Delete excluded paths on the destination too: the destination is scanned unfiltered.
+    pub delete_excluded: bool,
+    pub max_delete: Option<MaxDelete>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,14 +68,14 @@ impl Config {
                 sync,
                 conn,
                 out,
-            } => (sync_job(Direction::Pull, local_dir, sync), url, conn, out),
+            } => (sync_job(Direction::Pull, local_dir, sync)?, url, conn, out),
             Command::Push {
                 local_dir,
                 url,
                 sync,
                 conn,
                 out,
-            } => (sync_job(Direction::Push, local_dir, sync), url, conn, out),
+            } => (sync_job(Direction::Push, local_dir, sync)?, url, conn, out),
             Command::Ls { url, conn, out } => (Job::Ls, url, conn, out),
         };
         let url = FtpUrl::parse(&url)?;
@@ -83,14 +89,17 @@ impl Config {
     }
 }
 
-fn sync_job(direction: Direction, local: PathBuf, sync: SyncArgs) -> Job {
-    Job::Sync(SyncJob {
+fn sync_job(direction: Direction, local: PathBuf, sync: SyncArgs) -> Result<Job> {
+    Ok(Job::Sync(SyncJob {
         direction,
         local,
-        delete: sync.delete,
+        delete: sync.delete || sync.delete_excluded,
         dry_run: sync.dry_run,
         size_only: sync.size_only,
-    })
+        filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
+        delete_excluded: sync.delete_excluded,
+        max_delete: sync.max_delete,
+    }))
 }
 
 fn output(out: OutputArgs) -> Output {

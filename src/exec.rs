@@ -38,20 +38,20 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// `listing_complete` is false when either tree had a directory that could not be read:
-    /// then nothing is deleted, since what looks extra may only be unseen.
-    pub fn execute(&self, plan: &Plan, listing_complete: bool) {
+    /// `hold_deletes` says why nothing may be deleted in this run, if anything does: a
+    /// directory that could not be read (what looks extra may only be unseen), or a plan over
+    /// `--max-delete`. Deletes are also held once any action has failed.
+    pub fn execute(&self, plan: &Plan, hold_deletes: Option<String>) {
         if plan.create_root && !self.create_root() {
             return;
         }
         if !plan.clear.is_empty() {
-            if listing_complete {
-                self.remove(&plan.clear);
-            } else {
-                self.notice(format!(
-                    "{} file/directory conflicts not replaced: a listing was incomplete",
+            match &hold_deletes {
+                None => self.remove(&plan.clear),
+                Some(why) => self.notice(format!(
+                    "{} file/directory conflict(s) not replaced because {why}",
                     plan.clear.len()
-                ));
+                )),
             }
         }
         for level in by_depth(&plan.mkdirs, false) {
@@ -62,12 +62,9 @@ impl<'a> Executor<'a> {
             return;
         }
         let failed = self.failures.load(Ordering::SeqCst);
-        if failed > 0 || !listing_complete {
-            let why = if failed > 0 {
-                format!("{failed} action(s) failed")
-            } else {
-                "a listing was incomplete".to_string()
-            };
+        let why =
+            hold_deletes.or_else(|| (failed > 0).then(|| format!("{failed} action(s) failed")));
+        if let Some(why) = why {
             self.notice(format!(
                 "{} deletion(s) skipped because {why}",
                 plan.deletes.len()

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod filter;
 pub mod local;
 pub mod netrc;
 pub mod path;

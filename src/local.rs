@@ -5,14 +5,16 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use walkdir::WalkDir;
 
+use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::tree::{Entry, Mtime, Precision, Problem, Tree};
 
-/// Scans `root`. A missing root is an empty tree with `root_exists == false` (a first pull);
+/// Scans `root`, leaving out what `filter` excludes (excluded directories are not entered).
+/// A missing root is an empty tree with `root_exists == false` (a first pull);
 /// a root that is not a directory is an error. Symbolic links and special files are skipped
 /// with a notice; names that cannot be sent to a server (not UTF-8, control characters) are
 /// errors, and nothing below such a directory is touched.
-pub fn scan(root: &Path) -> Result<Tree> {
+pub fn scan(root: &Path, filter: &Filter) -> Result<Tree> {
     let mut tree = Tree::new();
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
@@ -60,6 +62,12 @@ pub fn scan(root: &Path) -> Result<Tree> {
             }
         };
         let ft = entry.file_type();
+        if filter.excludes(&path, ft.is_dir()) {
+            if ft.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
         if ft.is_symlink() {
             tree.skipped.push(Problem {
                 path: path.to_string(),
@@ -125,7 +133,7 @@ mod tests {
         fs::write(root.join("bad\nname"), b"").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", root.join("link")).unwrap();
 
-        let t = scan(root).unwrap();
+        let t = scan(root, &Filter::default()).unwrap();
         let keys: Vec<&str> = t.entries.keys().map(RelPath::as_str).collect();
         assert_eq!(keys, ["a", "a/empty", "a/x.bin"]);
         assert_eq!(t.get(&RelPath::parse("a/x.bin").unwrap()).unwrap().size, 5);
@@ -137,9 +145,9 @@ mod tests {
     #[test]
     fn missing_root_is_empty_and_file_root_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let t = scan(&dir.path().join("nope")).unwrap();
+        let t = scan(&dir.path().join("nope"), &Filter::default()).unwrap();
         assert!(!t.root_exists && t.entries.is_empty());
         fs::write(dir.path().join("f"), b"").unwrap();
-        assert!(scan(&dir.path().join("f")).is_err());
+        assert!(scan(&dir.path().join("f"), &Filter::default()).is_err());
     }
 }

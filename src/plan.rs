@@ -84,6 +84,49 @@ impl fmt::Display for Conflict {
     }
 }
 
+/// `--max-delete`: a limit on how much one run may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxDelete {
+    Count(usize),
+    /// Percent of the destination's entries (files and directories).
+    Percent(u8),
+}
+
+impl MaxDelete {
+    /// Whether `deletes` removals out of `dest_entries` go over the limit.
+    pub fn exceeded(self, deletes: usize, dest_entries: usize) -> bool {
+        match self {
+            MaxDelete::Count(n) => deletes > n,
+            MaxDelete::Percent(p) => deletes * 100 > usize::from(p) * dest_entries,
+        }
+    }
+}
+
+impl std::str::FromStr for MaxDelete {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let bad = || format!("'{s}' is not a count (50) or a percentage (10%)");
+        match s.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<u8>() {
+                Ok(p) if p <= 100 => Ok(MaxDelete::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => s.parse().map(MaxDelete::Count).map_err(|_| bad()),
+        }
+    }
+}
+
+impl fmt::Display for MaxDelete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxDelete::Count(n) => write!(f, "{n}"),
+            MaxDelete::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct PlanOpts {
     pub direction: Direction,
@@ -433,6 +476,20 @@ mod tests {
         );
         let p = plan(&src, &dst, opts(true));
         assert_eq!(summary(&p), ["delete other"]);
+    }
+
+    #[test]
+    fn max_delete_limits() {
+        assert_eq!("5".parse::<MaxDelete>(), Ok(MaxDelete::Count(5)));
+        assert_eq!("10%".parse::<MaxDelete>(), Ok(MaxDelete::Percent(10)));
+        for bad in ["", "x", "-1", "101%", "5.5"] {
+            assert!(bad.parse::<MaxDelete>().is_err(), "{bad}");
+        }
+        assert!(!MaxDelete::Count(2).exceeded(2, 100));
+        assert!(MaxDelete::Count(2).exceeded(3, 100));
+        assert!(!MaxDelete::Percent(10).exceeded(10, 100));
+        assert!(MaxDelete::Percent(10).exceeded(11, 100));
+        assert!(MaxDelete::Percent(0).exceeded(1, 100));
     }
 
     #[test]

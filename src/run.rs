@@ -10,6 +10,7 @@ use crate::config::{Config, Job, SyncJob};
 use crate::error::Error;
 use crate::event::Event;
 use crate::exec::Executor;
+use crate::filter::Filter;
 use crate::local;
 use crate::plan::{Direction, Plan, PlanOpts, plan};
 use crate::progress::Progress;
@@ -50,12 +51,12 @@ fn connect(cfg: &Config, progress: &Progress) -> Result<Pool, Error> {
 }
 
 /// Lists the remote tree with a spinner, in parallel over the pool.
-fn list_remote(pool: &Pool, progress: &mut Progress) -> Tree {
+fn list_remote(pool: &Pool, filter: &Filter, progress: &mut Progress) -> Tree {
     progress.start_listing();
     let (tx, rx) = mpsc::channel();
     let tree = thread::scope(|s| {
         let h = s.spawn(move || {
-            walk(pool, &|_, entries| {
+            walk(pool, filter, &|_, entries| {
                 let _ = tx.send(Event::Listed { entries });
             })
         });
@@ -86,7 +87,7 @@ fn collect_problems(tree: &Tree, report: &mut Report, progress: &Progress) {
 
 fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {
     let pool = connect(cfg, progress)?;
-    let tree = list_remote(&pool, progress);
+    let tree = list_remote(&pool, &Filter::default(), progress);
     pool.close();
     if !tree.root_exists {
         return Err(Error::partial(anyhow!("{}", root_error(&tree))));
@@ -127,10 +128,21 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     let pool = connect(cfg, progress)?;
     let mut report = Report::new(job.dry_run);
 
-    // The local scan runs while the remote tree is listed.
+    // The source is always filtered; the destination too, unless excluded paths are to be
+    // deleted there. The local scan runs while the remote tree is listed.
+    let everything = Filter::default();
+    let dest_filter = if job.delete_excluded {
+        &everything
+    } else {
+        &job.filter
+    };
+    let (local_filter, remote_filter) = match job.direction {
+        Direction::Push => (&job.filter, dest_filter),
+        Direction::Pull => (dest_filter, &job.filter),
+    };
     let (local, mut remote) = thread::scope(|s| {
-        let h = s.spawn(|| local::scan(&job.local));
-        let remote = list_remote(&pool, progress);
+        let h = s.spawn(|| local::scan(&job.local, local_filter));
+        let remote = list_remote(&pool, remote_filter, progress);
         (h.join().expect("scan thread panicked"), remote)
     });
     let local = local.map_err(Error::usage)?;
@@ -161,6 +173,21 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         report.problems.push(format!("conflict: {c}"));
     }
     report.unchanged = source.file_count().saturating_sub(plan.transfers.len());
+    let deletes = plan.clear.len() + plan.deletes.len();
+    let deletes_over_limit = job
+        .max_delete
+        .filter(|m| m.exceeded(deletes, dest.entries.len()))
+        .map(|m| {
+            format!(
+                "the plan deletes {deletes} of {} entries, more than --max-delete {m}",
+                dest.entries.len()
+            )
+        });
+    if let Some(why) = &deletes_over_limit {
+        report
+            .problems
+            .push(format!("{why}: nothing will be deleted"));
+    }
     if progress.verbose() || job.dry_run {
         for a in plan.actions() {
             progress.line(&a.to_string());
@@ -176,11 +203,16 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     let listing_complete = [source, dest]
         .iter()
         .all(|t| t.unreadable.is_empty() && t.errors.is_empty());
+    let hold_deletes = if !listing_complete {
+        Some("a listing was incomplete".to_string())
+    } else {
+        deletes_over_limit.clone()
+    };
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
         let executor = Executor::new(&pool, &job.local, job.direction, tx);
-        s.spawn(move || executor.execute(&plan, listing_complete));
+        s.spawn(move || executor.execute(&plan, hold_deletes));
         for ev in rx {
             report.record(&ev);
             progress.on_event(&ev);

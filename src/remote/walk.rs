@@ -6,6 +6,7 @@ use std::sync::{Condvar, Mutex};
 
 use super::listing::{Listed, ListedKind};
 use super::{Pool, Session, describe, escape, reply_code};
+use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::tree::{Entry, Problem, Tree};
 
@@ -30,7 +31,7 @@ struct Found {
 /// Walks the tree below the pool's root. `on_listed` is told the number of entries each
 /// directory held, for progress display. Failures never abort the walk: a directory that cannot
 /// be listed is recorded as unreadable, so nothing below it is ever deleted.
-pub fn walk(pool: &Pool, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
+pub fn walk(pool: &Pool, filter: &Filter, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
     let queue = Mutex::new(Queue {
         dirs: VecDeque::from([RelPath::root()]),
         in_flight: 0,
@@ -39,7 +40,7 @@ pub fn walk(pool: &Pool, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
     let ready = Condvar::new();
     let found: Vec<Found> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..pool.max())
-            .map(|_| scope.spawn(|| worker(pool, &queue, &ready, on_listed)))
+            .map(|_| scope.spawn(|| worker(pool, filter, &queue, &ready, on_listed)))
             .collect();
         handles
             .into_iter()
@@ -67,6 +68,7 @@ pub fn walk(pool: &Pool, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
 
 fn worker(
     pool: &Pool,
+    filter: &Filter,
     queue: &Mutex<Queue>,
     ready: &Condvar,
     on_listed: &(dyn Fn(&RelPath, usize) + Sync),
@@ -117,7 +119,7 @@ fn worker(
             }
         }
         let s = session.as_mut().expect("session present");
-        let subdirs = list_one(pool, s, &dir, &mut found, on_listed);
+        let subdirs = list_one(pool, filter, s, &dir, &mut found, on_listed);
         let mut q = queue.lock().unwrap();
         q.dirs.extend(subdirs);
         q.in_flight -= 1;
@@ -132,6 +134,7 @@ fn worker(
 /// Lists `dir`, records its entries, and returns its subdirectories.
 fn list_one(
     pool: &Pool,
+    filter: &Filter,
     session: &mut Session,
     dir: &RelPath,
     found: &mut Found,
@@ -160,7 +163,7 @@ fn list_one(
     for item in listed {
         match item {
             Ok(l) => {
-                if let Some(sub) = record(dir, l, found) {
+                if let Some(sub) = record(dir, l, filter, found) {
                     subdirs.push(sub);
                 }
             }
@@ -174,7 +177,8 @@ fn list_one(
 }
 
 /// Adds one listed name to the tree; returns it when it is a directory to descend into.
-fn record(dir: &RelPath, l: Listed, found: &mut Found) -> Option<RelPath> {
+/// Excluded entries are left out, and excluded directories are not descended into.
+fn record(dir: &RelPath, l: Listed, filter: &Filter, found: &mut Found) -> Option<RelPath> {
     if l.kind == ListedKind::SelfOrParent {
         return None;
     }
@@ -188,6 +192,9 @@ fn record(dir: &RelPath, l: Listed, found: &mut Found) -> Option<RelPath> {
             return None;
         }
     };
+    if filter.excludes(&path, l.kind == ListedKind::Dir) {
+        return None;
+    }
     match l.kind {
         ListedKind::File => {
             found.entries.push((path, Entry::file(l.size, l.mtime)));
