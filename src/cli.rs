@@ -57,6 +57,45 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Run the named profiles from the profile file, in order. Flags given here override the profiles' keys.
+    #[command(
+        after_help = "Examples:\n  ftpmirror run site\n  ftpmirror run site --dry-run -v\n  \
+                            ftpmirror run --all -q --log-file /var/log/ftpmirror.log"
+    )]
+    Run {
+        /// Profile names.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        names: Vec<String>,
+        /// Run every profile in the file, in file order.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        file: ConfigArg,
+        #[command(flatten)]
+        sync: SyncArgs,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// List the profiles: name, direction, local directory, remote URL (password masked).
+    #[command(after_help = "Example:\n  ftpmirror profiles -f /etc/ftpmirror.yaml")]
+    Profiles {
+        #[command(flatten)]
+        file: ConfigArg,
+        /// Also say which file was used.
+        #[arg(short, long, action = clap::ArgAction::Count)]
+        verbose: u8,
+    },
+    /// Check the profile file and every profile in it without connecting.
+    #[command(after_help = "Example:\n  ftpmirror check -f ftpmirror.yaml")]
+    Check {
+        #[command(flatten)]
+        file: ConfigArg,
+        /// Also say which file was used.
+        #[arg(short, long, action = clap::ArgAction::Count)]
+        verbose: u8,
+    },
     /// Print the remote tree recursively as the planner sees it: type, size, mtime, precision, path.
     #[command(after_help = "Example:\n  ftpmirror ls ftp://bob@ftp.example.com/htdocs")]
     Ls {
@@ -69,7 +108,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct SyncArgs {
     /// Delete what the destination has and the source lacks.
     #[arg(long)]
@@ -97,12 +136,12 @@ pub struct SyncArgs {
     pub max_delete: Option<MaxDelete>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ConnArgs {
-    /// FTP sessions to run in parallel (listing and transfers).
-    #[arg(short = 'j', long = "parallel", value_name = "N", default_value_t = 4,
+    /// FTP sessions to run in parallel (listing and transfers), 1-64 [default: 4].
+    #[arg(short = 'j', long = "parallel", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: u16,
+    pub parallel: Option<u16>,
     /// Active mode: the server connects back (PORT on IPv4, EPRT on IPv6) instead of passive EPSV/PASV.
     #[arg(long)]
     pub active: bool,
@@ -112,12 +151,12 @@ pub struct ConnArgs {
     /// netrc file to read the password from [default: ~/.netrc].
     #[arg(long, value_name = "PATH")]
     pub netrc_file: Option<PathBuf>,
-    /// Time limit for connecting and for each reply or data stall, e.g. 30, 30s, 2m.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// Time limit for connecting and for each reply or data stall, e.g. 30, 30s, 2m [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {
     /// Print nothing but errors.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -125,6 +164,20 @@ pub struct OutputArgs {
     /// Print each planned action with its reason, and connection details.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Append timestamped lines (start, each action, summary, errors) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Write a machine-readable JSON summary of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+}
+
+/// Where the profile file is; see `profile::find`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// Profile file [default: $FTPMIRROR_CONFIG, ./ftpmirror.yaml, ~/.config/ftpmirror/ftpmirror.yaml].
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Parses "30", "30s", "2m" or "500ms".

@@ -1,11 +1,12 @@
-//! `Config`: everything a run needs, resolved once from the command line and environment,
-//! before any network call.
+//! `Config`: everything a run needs, resolved once — from the command line, or from a profile
+//! merged with the command line — before any network call.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Command, ConnArgs, OutputArgs, SyncArgs};
+use crate::cli::{ConnArgs, OutputArgs, SyncArgs};
 use crate::filter::Filter;
 use crate::netrc;
 use crate::plan::{Direction, MaxDelete};
@@ -14,6 +15,8 @@ use crate::url::FtpUrl;
 
 /// Environment variable holding the password when the URL has none.
 pub const PASSWORD_ENV: &str = "FTPMIRROR_PASSWORD";
+pub const DEFAULT_PARALLEL: u16 = 4;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub enum Job {
@@ -35,10 +38,12 @@ pub struct SyncJob {
     pub max_delete: Option<MaxDelete>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Output {
     pub quiet: bool,
     pub verbose: u8,
+    pub log_file: Option<PathBuf>,
+    pub summary_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,50 +52,67 @@ pub struct Config {
     pub endpoint: Endpoint,
     pub parallel: usize,
     pub output: Output,
+    /// The profile this run comes from, if any.
+    pub profile: Option<String>,
+}
+
+/// What the user asked for, before the URL, credentials and filters are resolved: the
+/// arguments of `pull`/`push`/`ls`, or a profile merged with the flags of `run`.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `None` for `ls`.
+    pub sync: Option<(Direction, PathBuf)>,
+    pub url: String,
+    pub sync_args: SyncArgs,
+    pub conn: ConnArgs,
+    pub out: OutputArgs,
+    /// A profile's `password` or `password_file` contents.
+    pub password: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// What the process environment contributes; passed in so tests need not change it.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub password: Option<String>,
+    /// `~/.netrc`, used when it exists and no netrc file is named.
+    pub default_netrc: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            password: std::env::var(PASSWORD_ENV).ok(),
+            default_netrc: std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc")),
+        }
+    }
 }
 
 impl Config {
-    pub fn from_cli(cli: Cli) -> Result<Config> {
-        Self::resolve(cli, std::env::var(PASSWORD_ENV).ok(), home_netrc())
-    }
-
-    /// `env_password` and `default_netrc` are passed in so tests need not touch the process
-    /// environment.
-    pub fn resolve(
-        cli: Cli,
-        env_password: Option<String>,
-        default_netrc: Option<PathBuf>,
-    ) -> Result<Config> {
-        let (job, url, conn, out) = match cli.command {
-            Command::Pull {
-                url,
-                local_dir,
-                sync,
-                conn,
-                out,
-            } => (sync_job(Direction::Pull, local_dir, sync)?, url, conn, out),
-            Command::Push {
-                local_dir,
-                url,
-                sync,
-                conn,
-                out,
-            } => (sync_job(Direction::Push, local_dir, sync)?, url, conn, out),
-            Command::Ls { url, conn, out } => (Job::Ls, url, conn, out),
+    pub fn resolve(req: Request, env: &Env) -> Result<Config> {
+        let job = match req.sync {
+            Some((direction, local)) => Job::Sync(sync_job(direction, local, &req.sync_args)?),
+            None => Job::Ls,
         };
-        let url = FtpUrl::parse(&url)?;
-        let endpoint = endpoint(url, &conn, env_password, default_netrc)?;
+        let url = FtpUrl::parse(&req.url)?;
+        let endpoint = endpoint(url, &req.conn, req.password, env)?;
         Ok(Config {
             job,
             endpoint,
-            parallel: usize::from(conn.parallel),
-            output: output(out),
+            parallel: usize::from(req.conn.parallel.unwrap_or(DEFAULT_PARALLEL)),
+            output: Output {
+                quiet: req.out.quiet,
+                verbose: req.out.verbose,
+                log_file: req.out.log_file,
+                summary_json: req.out.summary_json,
+            },
+            profile: req.profile,
         })
     }
 }
 
-fn sync_job(direction: Direction, local: PathBuf, sync: SyncArgs) -> Result<Job> {
-    Ok(Job::Sync(SyncJob {
+fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<SyncJob> {
+    Ok(SyncJob {
         direction,
         local,
         delete: sync.delete || sync.delete_excluded,
@@ -99,34 +121,28 @@ fn sync_job(direction: Direction, local: PathBuf, sync: SyncArgs) -> Result<Job>
         filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
         delete_excluded: sync.delete_excluded,
         max_delete: sync.max_delete,
-    }))
+    })
 }
 
-fn output(out: OutputArgs) -> Output {
-    Output {
-        quiet: out.quiet,
-        verbose: out.verbose,
-    }
-}
-
-fn home_netrc() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc"))
-}
-
-/// Password sources, first match wins: the URL, `$FTPMIRROR_PASSWORD`, the netrc file.
-/// With no user and no password anywhere the login is anonymous.
+/// Password sources, first match wins: the URL, a profile's `password`/`password_file`,
+/// `$FTPMIRROR_PASSWORD`, the netrc file. With no user and no password anywhere the login is
+/// anonymous.
 fn endpoint(
     url: FtpUrl,
     conn: &ConnArgs,
-    env_password: Option<String>,
-    default_netrc: Option<PathBuf>,
+    profile_password: Option<String>,
+    env: &Env,
 ) -> Result<Endpoint> {
     let mut user = conn.user.clone().or(url.user.clone());
-    let mut password = url.password.clone().or(env_password);
+    let mut password = url
+        .password
+        .clone()
+        .or(profile_password)
+        .or(env.password.clone());
     if password.is_none() {
         let netrc_path = match &conn.netrc_file {
             Some(p) => Some(p.clone()),
-            None => default_netrc.filter(|p| p.exists()),
+            None => env.default_netrc.clone().filter(|p| p.exists()),
         };
         if let Some(path) = netrc_path
             && let Some(creds) = netrc::lookup(&path, &url.host, user.as_deref())?
@@ -157,7 +173,7 @@ fn endpoint(
         user,
         password: Secret(password),
         path,
-        timeout: conn.timeout,
+        timeout: conn.timeout.unwrap_or(DEFAULT_TIMEOUT),
         mode: if conn.active {
             DataMode::Active
         } else {
@@ -166,14 +182,29 @@ fn endpoint(
     })
 }
 
+/// Reads a password file: its first line, without the line ending.
+pub fn read_password_file(path: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read password file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Cli;
     use clap::Parser;
 
     fn cfg(args: &[&str], env: Option<&str>, netrc: Option<PathBuf>) -> Result<Config> {
         let cli = Cli::try_parse_from(std::iter::once("ftpmirror").chain(args.iter().copied()))?;
-        Config::resolve(cli, env.map(String::from), netrc)
+        let env = Env {
+            password: env.map(String::from),
+            default_netrc: netrc,
+        };
+        Config::resolve(
+            crate::app::request(cli.command).expect("a sync or ls command"),
+            &env,
+        )
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_PARTIAL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_CONNECT: u8 = 3;
+/// Another run of the same profile holds its lock.
+pub const EXIT_LOCKED: u8 = 4;
 
 /// A failure that ends the run before or instead of executing a plan.
 #[derive(Debug)]

@@ -8,9 +8,13 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Output;
 use crate::event::Event;
+use crate::log::RunLog;
 
 pub struct Progress {
-    out: Output,
+    quiet: bool,
+    verbose: u8,
+    /// `--log-file`: gets every action, warning, error and the summary, whatever `--quiet` says.
+    log: RunLog,
     bar: Option<ProgressBar>,
     tty: bool,
     files_total: usize,
@@ -22,9 +26,11 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(out: Output) -> Progress {
+    pub fn new(out: &Output, log: RunLog) -> Progress {
         Progress {
-            out,
+            quiet: out.quiet,
+            verbose: out.verbose,
+            log,
             bar: None,
             tty: !out.quiet && std::io::stderr().is_terminal(),
             files_total: 0,
@@ -36,7 +42,7 @@ impl Progress {
     }
 
     pub fn verbose(&self) -> bool {
-        self.out.verbose > 0 && !self.out.quiet
+        self.verbose > 0 && !self.quiet
     }
 
     /// A spinner while the trees are read.
@@ -75,9 +81,14 @@ impl Progress {
         }
     }
 
+    /// A line for the log file only.
+    pub fn log(&mut self, s: &str) {
+        self.log.line(s);
+    }
+
     /// A line of normal output on stdout (suppressed by `--quiet`).
     pub fn line(&self, s: &str) {
-        if self.out.quiet {
+        if self.quiet {
             return;
         }
         match &self.bar {
@@ -86,9 +97,10 @@ impl Progress {
         }
     }
 
-    /// A warning on stderr (suppressed by `--quiet`).
-    pub fn warn(&self, s: &str) {
-        if self.out.quiet {
+    /// A warning on stderr (suppressed by `--quiet`) and in the log.
+    pub fn warn(&mut self, s: &str) {
+        self.log.line(&format!("warning: {s}"));
+        if self.quiet {
             return;
         }
         match &self.bar {
@@ -97,8 +109,9 @@ impl Progress {
         }
     }
 
-    /// An error on stderr, always.
-    pub fn error(&self, s: &str) {
+    /// An error on stderr, always, and in the log.
+    pub fn error(&mut self, s: &str) {
+        self.log.line(&format!("error: {s}"));
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("error: {s}")),
             None => eprintln!("error: {s}"),
@@ -118,6 +131,9 @@ impl Progress {
     }
 
     pub fn on_event(&mut self, ev: &Event) {
+        if !matches!(ev, Event::Notice(_)) {
+            self.log.event(ev);
+        }
         match ev {
             Event::Listed { entries } => {
                 self.listed_dirs += 1;

@@ -7,27 +7,74 @@ use anyhow::anyhow;
 
 use crate::compare::CompareOpts;
 use crate::config::{Config, Job, SyncJob};
-use crate::error::Error;
+use crate::error::{EXIT_PARTIAL, EXIT_USAGE, Error};
 use crate::event::Event;
 use crate::exec::Executor;
 use crate::filter::Filter;
 use crate::local;
+use crate::log::RunLog;
 use crate::plan::{Direction, Plan, PlanOpts, plan};
 use crate::progress::Progress;
 use crate::remote::{Pool, walk::walk};
 use crate::report::Report;
+use crate::summary;
 use crate::tree::{Kind, Tree};
 
-/// Runs the configured job. Output goes through `Progress`; the returned report decides the
-/// exit code. An `Err` means the run stopped before doing its work.
-pub fn run(cfg: &Config) -> Result<Report, Error> {
-    let mut progress = Progress::new(cfg.output);
+/// Runs the configured job and returns its exit code. Everything the user sees goes through
+/// `Progress` (terminal and `--log-file`); `--summary-json` is written last.
+pub fn run(cfg: &Config) -> u8 {
+    let log = match RunLog::open(cfg.output.log_file.as_deref(), cfg.profile.as_deref()) {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut progress = Progress::new(&cfg.output, log);
+    progress.log(&start_line(cfg));
+    let started = std::time::SystemTime::now();
     let result = match &cfg.job {
         Job::Ls => ls(cfg, &mut progress),
         Job::Sync(job) => sync(cfg, job, &mut progress),
     };
     progress.finish();
-    result
+    let mut code = match &result {
+        Ok(report) => report.exit_code(),
+        Err(e) => {
+            progress.error(&e.to_string());
+            e.code
+        }
+    };
+    if let Some(path) = &cfg.output.summary_json
+        && let Err(e) = summary::write(path, cfg, &result, code, started)
+    {
+        progress.error(&format!("{e:#}"));
+        code = code.max(EXIT_PARTIAL);
+    }
+    progress.log(&format!("end: exit code {code}"));
+    code
+}
+
+/// "start push /srv/site -> ftp://deploy@example.com:21/htdocs (dry run)": no password.
+fn start_line(cfg: &Config) -> String {
+    let ep = &cfg.endpoint;
+    let remote = format!(
+        "ftp://{}@{}/{}",
+        ep.user,
+        ep.label(),
+        ep.path.trim_start_matches('/')
+    );
+    match &cfg.job {
+        Job::Ls => format!("start ls {remote}"),
+        Job::Sync(job) => {
+            let (verb, arrow) = match job.direction {
+                Direction::Push => ("push", "->"),
+                Direction::Pull => ("pull", "<-"),
+            };
+            let dry = if job.dry_run { " (dry run)" } else { "" };
+            format!("start {verb} {} {arrow} {remote}{dry}", job.local.display())
+        }
+    }
 }
 
 fn connect(cfg: &Config, progress: &Progress) -> Result<Pool, Error> {
@@ -71,7 +118,7 @@ fn list_remote(pool: &Pool, filter: &Filter, progress: &mut Progress) -> Tree {
 
 /// Moves a tree's problems into the report: unreadable directories and unusable names are
 /// failures; skipped links and special files are notices.
-fn collect_problems(tree: &Tree, report: &mut Report, progress: &Progress) {
+fn collect_problems(tree: &Tree, report: &mut Report, progress: &mut Progress) {
     for (_, msg) in &tree.unreadable {
         report.problems.push(msg.clone());
     }
@@ -194,7 +241,9 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         }
     }
     if job.dry_run {
-        progress.line(&dry_run_summary(&plan));
+        let summary = dry_run_summary(&plan);
+        progress.line(&summary);
+        progress.log(&summary);
         pool.close();
         print_failures(&report, progress);
         return Ok(report);
@@ -221,7 +270,9 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     progress.finish();
     pool.close();
     print_failures(&report, progress);
-    progress.line(&report.summary());
+    let summary = report.summary();
+    progress.line(&summary);
+    progress.log(&summary);
     Ok(report)
 }
 
@@ -240,7 +291,7 @@ fn dry_run_summary(plan: &Plan) -> String {
 }
 
 /// Every failure and problem, one line each, on stderr.
-fn print_failures(report: &Report, progress: &Progress) {
+fn print_failures(report: &Report, progress: &mut Progress) {
     for p in report.problems.iter().chain(&report.failures) {
         progress.error(p);
     }

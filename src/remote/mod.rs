@@ -56,9 +56,18 @@ impl Endpoint {
     }
 }
 
-/// Escapes control characters so a server's text cannot drive the terminal.
+/// Escapes control characters (`\n`, `\u{1b}`, ...) so a server's text or a file name cannot
+/// drive the terminal or forge log lines; everything else is left as it is.
 pub fn escape(s: &str) -> String {
-    s.chars().flat_map(char::escape_debug).collect::<String>()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A server reply as one line: "550 No such file" (multi-line replies joined with " | ").
@@ -111,5 +120,14 @@ pub fn breaks_session(e: &FtpError) -> bool {
         FtpError::UnexpectedResponse(r) => r.status.code() == 421,
         FtpError::DataConnectionAlreadyOpen => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escape_neutralises_control_characters_only() {
+        assert_eq!(super::escape("it's \"ok\" ü"), "it's \"ok\" ü");
+        assert_eq!(super::escape("a\nb\x1b[2J\r"), "a\\nb\\u{1b}[2J\\r");
     }
 }

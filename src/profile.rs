@@ -1,0 +1,752 @@
+//! The YAML profile file: where it is, its schema, errors with file, line and column,
+//! `${VAR}` interpolation, and a profile merged with the flags of `run` into a `Request`.
+//! All YAML handling lives here.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::cli::{ConnArgs, OutputArgs, SyncArgs, parse_duration};
+use crate::config::{Request, read_password_file};
+use crate::plan::{Direction, MaxDelete};
+
+/// Environment variable naming the profile file.
+pub const CONFIG_ENV: &str = "FTPMIRROR_CONFIG";
+pub const FILE_NAME: &str = "ftpmirror.yaml";
+
+/// Every key a profile (or `defaults:`) may have; each means what the CLI flag of the same
+/// name means.
+pub const KEYS: &[&str] = &[
+    "direction",
+    "local",
+    "remote",
+    "user",
+    "password",
+    "password_file",
+    "netrc_file",
+    "delete",
+    "dry_run",
+    "size_only",
+    "parallel",
+    "mode",
+    "timeout",
+    "include",
+    "exclude",
+    "exclude_from",
+    "delete_excluded",
+    "max_delete",
+    "log_file",
+    "summary_json",
+    "quiet",
+    "verbose",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionKey {
+    Push,
+    Pull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeKey {
+    Passive,
+    Active,
+}
+
+/// A list of strings, also accepted as a single string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    #[default]
+    None,
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::None => Vec::new(),
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// A value written as a string or an integer, parsed by `parse` (integers arrive as text).
+struct Parsed<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<'de, T> Visitor<'de> for Parsed<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+}
+
+fn parsed<'de, D: Deserializer<'de>, T>(
+    d: D,
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, D::Error> {
+    d.deserialize_any(Parsed { expecting, parse }).map(Some)
+}
+
+fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    parsed(d, "a duration such as 30s or 2m", parse_duration)
+}
+
+fn de_max_delete<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MaxDelete>, D::Error> {
+    parsed(d, "a count (50) or a percentage (10%)", |s| s.parse())
+}
+
+fn de_parallel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    parsed(d, "a number of sessions from 1 to 64", |s| {
+        match s.parse::<u16>() {
+            Ok(n) if (1..=64).contains(&n) => Ok(n),
+            _ => Err(format!("parallel must be from 1 to 64, not {s}")),
+        }
+    })
+}
+
+/// One profile's keys, or the `defaults:` block. All optional here; required keys are checked
+/// once defaults are merged in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    pub direction: Option<DirectionKey>,
+    pub local: Option<String>,
+    pub remote: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<String>,
+    pub netrc_file: Option<String>,
+    pub delete: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub size_only: Option<bool>,
+    #[serde(default, deserialize_with = "de_parallel")]
+    pub parallel: Option<u16>,
+    pub mode: Option<ModeKey>,
+    #[serde(default, deserialize_with = "de_timeout")]
+    pub timeout: Option<Duration>,
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    #[serde(default)]
+    pub exclude_from: OneOrMany,
+    pub delete_excluded: Option<bool>,
+    #[serde(default, deserialize_with = "de_max_delete")]
+    pub max_delete: Option<MaxDelete>,
+    pub log_file: Option<String>,
+    pub summary_json: Option<String>,
+    pub quiet: Option<bool>,
+    pub verbose: Option<u8>,
+}
+
+impl Keys {
+    /// This profile's keys over the defaults; lists (include, exclude, exclude_from) add up.
+    fn over(self, d: &Keys) -> Keys {
+        let d = d.clone();
+        let cat = |a: Option<Vec<String>>, b: Option<Vec<String>>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(
+                a.unwrap_or_default()
+                    .into_iter()
+                    .chain(b.unwrap_or_default())
+                    .collect(),
+            ),
+        };
+        let mut exclude_from = d.exclude_from.into_vec();
+        exclude_from.extend(self.exclude_from.into_vec());
+        Keys {
+            direction: self.direction.or(d.direction),
+            local: self.local.or(d.local),
+            remote: self.remote.or(d.remote),
+            user: self.user.or(d.user),
+            password: self.password.or(d.password),
+            password_file: self.password_file.or(d.password_file),
+            netrc_file: self.netrc_file.or(d.netrc_file),
+            delete: self.delete.or(d.delete),
+            dry_run: self.dry_run.or(d.dry_run),
+            size_only: self.size_only.or(d.size_only),
+            parallel: self.parallel.or(d.parallel),
+            mode: self.mode.or(d.mode),
+            timeout: self.timeout.or(d.timeout),
+            include: cat(d.include, self.include),
+            exclude: cat(d.exclude, self.exclude),
+            exclude_from: OneOrMany::Many(exclude_from),
+            delete_excluded: self.delete_excluded.or(d.delete_excluded),
+            max_delete: self.max_delete.or(d.max_delete),
+            log_file: self.log_file.or(d.log_file),
+            summary_json: self.summary_json.or(d.summary_json),
+            quiet: self.quiet.or(d.quiet),
+            verbose: self.verbose.or(d.verbose),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Schema {
+    #[serde(default)]
+    defaults: Keys,
+    profiles: IndexMap<String, Keys>,
+}
+
+/// The flags given to `run`; they override the profile.
+#[derive(Debug, Clone)]
+pub struct Flags {
+    pub sync: SyncArgs,
+    pub conn: ConnArgs,
+    pub out: OutputArgs,
+}
+
+/// A loaded profile file.
+#[derive(Debug)]
+pub struct ProfileFile {
+    pub path: PathBuf,
+    text: String,
+    schema: Schema,
+}
+
+/// Finds the profile file: `-f FILE`, else `$FTPMIRROR_CONFIG`, else `./ftpmirror.yaml`,
+/// else `$XDG_CONFIG_HOME/ftpmirror/ftpmirror.yaml` (`~/.config/ftpmirror/ftpmirror.yaml`).
+pub fn find(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = env(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let mut tried = vec![PathBuf::from(FILE_NAME)];
+    let config_home = env("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = config_home {
+        tried.push(dir.join("ftpmirror").join(FILE_NAME));
+    }
+    if let Some(found) = tried.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    bail!(
+        "no profile file found (tried {}); name one with -f FILE or ${CONFIG_ENV}",
+        list.join(", ")
+    )
+}
+
+impl ProfileFile {
+    pub fn load(path: &Path) -> Result<ProfileFile> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow!("cannot read profile file {}: {e}", path.display()))?;
+        let schema: Schema = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+        Ok(ProfileFile {
+            path: path.to_path_buf(),
+            text,
+            schema,
+        })
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.schema.profiles.keys().map(String::as_str).collect()
+    }
+
+    /// "FILE:LINE:COL" of the first `needle` in profile `name`'s block (or anywhere, failing
+    /// that); of the profile's own line when `needle` is empty.
+    fn locate(&self, name: &str, needle: &str) -> String {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let header = lines.iter().position(|l| {
+            let t = l.trim_start();
+            l.len() > t.len()
+                && [
+                    format!("{name}:"),
+                    format!("\"{name}\":"),
+                    format!("'{name}':"),
+                ]
+                .iter()
+                .any(|h| t.starts_with(h.as_str()))
+        });
+        let at = |i: usize, col: usize| format!("{}:{}:{}", self.path.display(), i + 1, col + 1);
+        if needle.is_empty() {
+            return match header {
+                Some(i) => at(i, lines[i].len() - lines[i].trim_start().len()),
+                None => self.path.display().to_string(),
+            };
+        }
+        let start = header.unwrap_or(0);
+        let search =
+            |from: usize| (from..lines.len()).find_map(|i| lines[i].find(needle).map(|c| at(i, c)));
+        search(start)
+            .or_else(|| search(0))
+            .unwrap_or_else(|| self.path.display().to_string())
+    }
+
+    /// Replaces each `${VAR}` in a value of profile `name` with the environment's value.
+    fn interpolate(
+        &self,
+        name: &str,
+        value: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String> {
+        let mut out = String::new();
+        let mut rest = value;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                bail!(
+                    "unclosed '${{' at {} in profile '{name}'",
+                    self.locate(name, "${")
+                );
+            };
+            let var = &after[..end];
+            let valid = !var.is_empty()
+                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !var.starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                bail!(
+                    "invalid variable name '${{{var}}}' at {} in profile '{name}'",
+                    self.locate(name, "${")
+                );
+            }
+            match env(var) {
+                Some(v) => out.push_str(&v),
+                None => bail!(
+                    "environment variable {var} is not set, used by profile '{name}' at {}",
+                    self.locate(name, &format!("${{{var}}}"))
+                ),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// The merged keys of profile `name`, or an error listing the profiles there are.
+    fn keys(&self, name: &str) -> Result<Keys> {
+        match self.schema.profiles.get(name) {
+            Some(k) => Ok(k.clone().over(&self.schema.defaults)),
+            None => bail!(
+                "unknown profile '{name}' in {}; available: {}",
+                self.path.display(),
+                self.names().join(", ")
+            ),
+        }
+    }
+
+    /// Profile `name` merged with `flags` into a `Request`. Values may use `${VAR}`; relative
+    /// paths are taken from the profile file's directory.
+    pub fn request(
+        &self,
+        name: &str,
+        flags: &Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Request> {
+        let k = self.keys(name)?;
+        let missing = |key: &str| {
+            anyhow!(
+                "profile '{name}' at {} has no '{key}' key",
+                self.locate(name, "")
+            )
+        };
+        let text = |v: Option<String>| -> Result<Option<String>> {
+            v.map(|v| self.interpolate(name, &v, env)).transpose()
+        };
+        let path = |v: Option<String>| -> Result<Option<PathBuf>> {
+            Ok(text(v)?.map(|p| self.resolve_path(&p, env)))
+        };
+        let direction = match k.direction.ok_or_else(|| missing("direction"))? {
+            DirectionKey::Push => Direction::Push,
+            DirectionKey::Pull => Direction::Pull,
+        };
+        let local = path(k.local)?.ok_or_else(|| missing("local"))?;
+        let url = text(k.remote)?.ok_or_else(|| missing("remote"))?;
+        let password = match (text(k.password)?, path(k.password_file)?) {
+            (Some(_), Some(_)) => bail!(
+                "profile '{name}' at {} has both 'password' and 'password_file'",
+                self.locate(name, "")
+            ),
+            (Some(p), None) => Some(p),
+            (None, Some(file)) => Some(read_password_file(&file)?),
+            (None, None) => None,
+        };
+        let list = |v: Option<Vec<String>>| -> Result<Vec<String>> {
+            v.unwrap_or_default()
+                .iter()
+                .map(|s| self.interpolate(name, s, env))
+                .collect()
+        };
+        let (f_sync, f_conn, f_out) = (&flags.sync, &flags.conn, &flags.out);
+        let mut exclude_from = Vec::new();
+        for p in k.exclude_from.into_vec() {
+            exclude_from.extend(path(Some(p))?);
+        }
+        exclude_from.extend(f_sync.exclude_from.iter().cloned());
+        let sync = SyncArgs {
+            delete: k.delete.unwrap_or(false) || f_sync.delete,
+            dry_run: k.dry_run.unwrap_or(false) || f_sync.dry_run,
+            size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
+            exclude: [list(k.exclude)?, f_sync.exclude.clone()].concat(),
+            include: [list(k.include)?, f_sync.include.clone()].concat(),
+            exclude_from,
+            delete_excluded: k.delete_excluded.unwrap_or(false) || f_sync.delete_excluded,
+            max_delete: f_sync.max_delete.or(k.max_delete),
+        };
+        let conn = ConnArgs {
+            parallel: f_conn.parallel.or(k.parallel),
+            active: f_conn.active || k.mode == Some(ModeKey::Active),
+            user: f_conn.user.clone().or(text(k.user)?),
+            netrc_file: f_conn.netrc_file.clone().or(path(k.netrc_file)?),
+            timeout: f_conn.timeout.or(k.timeout),
+        };
+        let verbose = f_out.verbose.max(k.verbose.unwrap_or(0));
+        let out = OutputArgs {
+            // -v on the command line wins over a profile's `quiet: true`.
+            quiet: f_out.quiet || (k.quiet.unwrap_or(false) && f_out.verbose == 0),
+            verbose: if f_out.quiet { 0 } else { verbose },
+            log_file: f_out.log_file.clone().or(path(k.log_file)?),
+            summary_json: f_out.summary_json.clone().or(path(k.summary_json)?),
+        };
+        Ok(Request {
+            sync: Some((direction, local)),
+            url,
+            sync_args: sync,
+            conn,
+            out,
+            password,
+            profile: Some(name.to_string()),
+        })
+    }
+
+    /// `~/x` is below the home directory; a relative path is below the profile file's directory.
+    fn resolve_path(&self, p: &str, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+        if let (Some(rest), Some(home)) = (p.strip_prefix("~/"), env("HOME")) {
+            return PathBuf::from(home).join(rest);
+        }
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            return p;
+        }
+        self.path.parent().map_or(p.clone(), |dir| dir.join(&p))
+    }
+
+    /// (name, direction, local, remote) as written, the remote's password masked.
+    pub fn rows(&self) -> Vec<[String; 4]> {
+        self.schema
+            .profiles
+            .iter()
+            .map(|(name, k)| {
+                let k = k.clone().over(&self.schema.defaults);
+                let direction = match k.direction {
+                    Some(DirectionKey::Push) => "push",
+                    Some(DirectionKey::Pull) => "pull",
+                    None => "?",
+                };
+                [
+                    name.clone(),
+                    direction.to_string(),
+                    k.local.unwrap_or_else(|| "?".into()),
+                    k.remote
+                        .map_or_else(|| "?".into(), |r| crate::url::redact(&r)),
+                ]
+            })
+            .collect()
+    }
+}
+
+/// One line: "FILE:LINE:COL: what", with "did you mean" for a misspelt key.
+fn yaml_error(path: &Path, e: &serde_yaml::Error) -> anyhow::Error {
+    let file = path.display();
+    let at = e
+        .location()
+        .map(|l| format!("{file}:{}:{}", l.line(), l.column()))
+        .unwrap_or_else(|| file.to_string());
+    let msg = e.to_string();
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    // serde_yaml prefixes the key path: "profiles.site.mode: unknown variant ...".
+    let (key_path, what) = match msg.split_once(": ") {
+        Some((p, w)) if !p.contains(' ') => (Some(p), w.to_string()),
+        _ => (None, msg.clone()),
+    };
+    let profile = key_path
+        .and_then(|p| p.strip_prefix("profiles."))
+        .and_then(|p| p.split('.').next())
+        .map(|p| format!(" in profile '{p}'"))
+        .unwrap_or_default();
+    if let Some(rest) = what.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or("");
+        let candidates: &[&str] = if key_path.is_some() {
+            KEYS
+        } else {
+            &["defaults", "profiles"]
+        };
+        let hint = candidates
+            .iter()
+            .map(|k| (strsim::jaro_winkler(key, k), k))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| format!(" — did you mean '{k}'?"))
+            .unwrap_or_default();
+        return anyhow!("unknown key '{key}' at {at}{profile}{hint}");
+    }
+    match key_path {
+        Some(p) => {
+            let key = p.rsplit('.').next().unwrap_or(p);
+            anyhow!("invalid value for '{key}' at {at}{profile}: {what}")
+        }
+        None => anyhow!("{at}: {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn flags(args: &[&str]) -> Flags {
+        use clap::Parser;
+        let argv = ["ftpmirror", "run", "x"].iter().chain(args).copied();
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Run {
+                sync, conn, out, ..
+            } => Flags { sync, conn, out },
+            _ => unreachable!(),
+        }
+    }
+
+    fn load(text: &str) -> (tempfile::TempDir, Result<ProfileFile>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ftpmirror.yaml");
+        std::fs::write(&path, text).unwrap();
+        let f = ProfileFile::load(&path);
+        (dir, f)
+    }
+
+    fn err(text: &str) -> String {
+        let (_d, f) = load(text);
+        let e = format!("{:#}", f.unwrap_err());
+        e.replace(&*_d.path().join("ftpmirror.yaml").to_string_lossy(), "F")
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const GOOD: &str = "\
+defaults:
+  parallel: 2
+  exclude: [.git]
+  timeout: 10s
+profiles:
+  site:
+    direction: push
+    local: build
+    remote: ftp://deploy@example.com/htdocs
+    password: ${FTP_PASSWORD}
+    exclude: ['*.map']
+    mode: active
+    max_delete: 10%
+  backup:
+    direction: pull
+    local: /srv/backup
+    remote: ftp://example.com/pub
+    parallel: 8
+";
+
+    #[test]
+    fn merges_defaults_profile_and_flags() {
+        let (dir, f) = load(GOOD);
+        let f = f.unwrap();
+        assert_eq!(f.names(), ["site", "backup"], "file order");
+        let r = f
+            .request("site", &flags(&[]), &env(&[("FTP_PASSWORD", "pw")]))
+            .unwrap();
+        assert_eq!(r.sync, Some((Direction::Push, dir.path().join("build"))));
+        assert_eq!(r.password.as_deref(), Some("pw"));
+        assert_eq!(r.sync_args.exclude, [".git", "*.map"]);
+        assert_eq!(r.conn.parallel, Some(2));
+        assert!(r.conn.active);
+        assert_eq!(r.conn.timeout, Some(Duration::from_secs(10)));
+        assert_eq!(r.sync_args.max_delete, Some(MaxDelete::Percent(10)));
+        assert!(!r.sync_args.dry_run);
+
+        let r = f
+            .request(
+                "site",
+                &flags(&["--dry-run", "-j", "3", "--exclude", "x"]),
+                &env(&[("FTP_PASSWORD", "pw")]),
+            )
+            .unwrap();
+        assert!(r.sync_args.dry_run);
+        assert_eq!(r.conn.parallel, Some(3));
+        assert_eq!(r.sync_args.exclude, [".git", "*.map", "x"]);
+
+        let b = f.request("backup", &flags(&[]), &env(&[])).unwrap();
+        assert_eq!(b.conn.parallel, Some(8));
+        assert_eq!(b.password, None);
+    }
+
+    #[test]
+    fn unset_variable_names_variable_profile_and_place() {
+        let (_d, f) = load(GOOD);
+        let e = format!(
+            "{:#}",
+            f.unwrap()
+                .request("site", &flags(&[]), &env(&[]))
+                .unwrap_err()
+        );
+        assert!(
+            e.starts_with(
+                "environment variable FTP_PASSWORD is not set, used by profile 'site' at "
+            ),
+            "{e}"
+        );
+        assert!(e.ends_with("ftpmirror.yaml:10:15"), "{e}");
+    }
+
+    #[test]
+    fn unknown_profile_lists_the_others() {
+        let (_d, f) = load(GOOD);
+        let e = format!(
+            "{:#}",
+            f.unwrap()
+                .request("sit", &flags(&[]), &env(&[]))
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("unknown profile 'sit'") && e.ends_with("available: site, backup"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn user_mistakes_are_one_line_with_place() {
+        let cases = [
+            (
+                "profiles:\n  site:\n    direction: push\n    paralel: 3\n",
+                "unknown key 'paralel' at F:4:5 in profile 'site' — did you mean 'parallel'?",
+            ),
+            (
+                "profiles:\n  site:\n    mode: passiv\n",
+                "invalid value for 'mode' at F:3:11 in profile 'site': unknown variant `passiv`, expected `passive` or `active`",
+            ),
+            (
+                "profiles:\n  site:\n    parallel: 100\n",
+                "invalid value for 'parallel' at F:3:15 in profile 'site': parallel must be from 1 to 64, not 100",
+            ),
+            (
+                "profiles:\n  site:\n    timeout: soon\n",
+                "invalid value for 'timeout' at F:3:14 in profile 'site': 'soon' is not a duration such as 30s or 2m",
+            ),
+            (
+                "profiles:\n  site:\n    delete: maybe\n",
+                "invalid value for 'delete' at F:3:13 in profile 'site': invalid type: string \"maybe\", expected a boolean",
+            ),
+            (
+                "defaults:\n  exlude: [a]\nprofiles: {}\n",
+                "unknown key 'exlude' at F:2:3 — did you mean 'exclude'?",
+            ),
+            (
+                "profile:\n  site: {}\n",
+                "unknown key 'profile' at F:1:1 — did you mean 'profiles'?",
+            ),
+            (
+                "profiles:\n  site:\n\tdirection: push\n",
+                "F:3:1: found character that cannot start any token",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = err(text);
+            assert!(got.starts_with(want), "\n got: {got}\nwant: {want}");
+            assert_eq!(got.lines().count(), 1, "{got}");
+        }
+    }
+
+    #[test]
+    fn missing_required_key_points_at_the_profile() {
+        let (_d, f) = load("profiles:\n  site:\n    direction: push\n    local: x\n");
+        let e = format!(
+            "{:#}",
+            f.unwrap()
+                .request("site", &flags(&[]), &env(&[]))
+                .unwrap_err()
+        );
+        assert!(
+            e.starts_with("profile 'site' at ")
+                && e.ends_with("ftpmirror.yaml:2:3 has no 'remote' key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn finds_the_file_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let xdg = dir.path().join("xdg");
+        std::fs::create_dir_all(xdg.join("ftpmirror")).unwrap();
+        std::fs::write(xdg.join("ftpmirror/ftpmirror.yaml"), "profiles: {}\n").unwrap();
+        let xdg_s = xdg.to_string_lossy().into_owned();
+        let e = env(&[("XDG_CONFIG_HOME", xdg_s.as_str())]);
+        assert_eq!(
+            find(Some(Path::new("/x.yaml")), &e).unwrap(),
+            PathBuf::from("/x.yaml")
+        );
+        let with_env = env(&[(CONFIG_ENV, "/from/env.yaml")]);
+        assert_eq!(
+            find(None, &with_env).unwrap(),
+            PathBuf::from("/from/env.yaml")
+        );
+        // ./ftpmirror.yaml is absent in the test's working directory, so XDG is next.
+        assert_eq!(
+            find(None, &e).unwrap(),
+            xdg.join("ftpmirror/ftpmirror.yaml")
+        );
+        let none = env(&[("HOME", "/nonexistent")]);
+        let msg = format!("{:#}", find(None, &none).unwrap_err());
+        assert!(
+            msg.contains("no profile file found")
+                && msg.contains("/nonexistent/.config/ftpmirror/ftpmirror.yaml"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rows_mask_passwords() {
+        let (_d, f) = load(
+            "profiles:\n  a:\n    direction: pull\n    local: l\n    remote: ftp://u:secret@h/p\n",
+        );
+        let rows = f.unwrap().rows();
+        assert_eq!(
+            rows[0],
+            ["a", "pull", "l", "ftp://u:***@h/p"].map(String::from)
+        );
+    }
+}
