@@ -225,7 +225,10 @@ pub struct Flags {
 /// A loaded profile file.
 #[derive(Debug)]
 pub struct ProfileFile {
+    /// As found or given: messages name the file the way the user does.
     pub path: PathBuf,
+    /// The file's directory, absolute: relative paths in profiles start here.
+    dir: PathBuf,
     text: String,
     schema: Schema,
 }
@@ -262,8 +265,14 @@ impl ProfileFile {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow!("cannot read profile file {}: {e}", path.display()))?;
         let schema: Schema = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+        // Absolute, so paths relative to the file stay right whatever the working directory.
+        let dir = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
         Ok(ProfileFile {
             path: path.to_path_buf(),
+            dir,
             text,
             schema,
         })
@@ -449,7 +458,7 @@ impl ProfileFile {
         if p.is_absolute() {
             return p;
         }
-        self.path.parent().map_or(p.clone(), |dir| dir.join(&p))
+        self.dir.join(p)
     }
 
     /// (name, direction, local, remote) as written, the remote's password masked.

@@ -99,12 +99,16 @@ impl Sandbox {
     }
 }
 
-/// The binary with `args`, HOME set to `home` (so no real netrc is read) and no password
-/// variable. Killed, and the test failed, if it runs for more than a minute: nothing may hang.
+/// The binary with `args`, run in `home` with HOME and XDG_RUNTIME_DIR set to it (so no real
+/// netrc, profile file or lock is used) and no password or config variable. Killed, and the test failed, if it runs for more than a minute: nothing may hang.
 pub fn run_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftpmirror"));
     cmd.args(args)
+        .current_dir(home)
         .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("FTPMIRROR_CONFIG")
         .env_remove("FTPMIRROR_PASSWORD")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
