@@ -806,7 +806,9 @@ mod profiles {
         let sb = Sandbox::new();
         write(&sb.local, "a.txt", b"a");
         let good = site_profile(&sb);
-        let cases: Vec<(String, Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        // (profile file text, arguments, environment, expected message)
+        type Case<'a> = (String, Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 good.replace("exclude:", "exlude:"),
                 vec!["run", "site"],
