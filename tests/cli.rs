@@ -973,3 +973,50 @@ mod profiles {
         );
     }
 }
+
+/// Every `ftpmirror ...` command shown in the README's code blocks parses with the real CLI.
+#[test]
+fn readme_commands_parse() {
+    use clap::Parser;
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut in_code = false;
+    let mut checked = 0;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let Some(at) = line.find("ftpmirror ").filter(|_| in_code) else {
+            continue;
+        };
+        if line[..at].contains('/') || line.contains("cargo ") {
+            continue; // a path such as /etc/ftpmirror.yaml, not a command
+        }
+        let cmd = line[at..].split('#').next().unwrap();
+        let mut args = Vec::new();
+        let mut quote = None;
+        let mut cur = String::new();
+        for c in cmd.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, ' ') if !cur.is_empty() => args.push(std::mem::take(&mut cur)),
+                (None, ' ') => {}
+                _ => cur.push(c),
+            }
+        }
+        if !cur.is_empty() {
+            args.push(cur);
+        }
+        if args
+            .iter()
+            .any(|a| a == "NAME..." || a == "URL" || a == "LOCAL_DIR")
+        {
+            continue; // the synopsis
+        }
+        ftpmirror::cli::Cli::try_parse_from(&args)
+            .unwrap_or_else(|e| panic!("README: {line}\n{e}"));
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} README commands found");
+}
