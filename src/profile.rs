@@ -556,6 +556,16 @@ mod tests {
         (dir, f)
     }
 
+    /// The error `run NAME` gets from this file, with no environment variables set.
+    fn request_error(text: &str, name: &str) -> String {
+        let (_d, f) = load(text);
+        let e = f
+            .unwrap()
+            .request(name, &flags(&[]), &env(&[]))
+            .unwrap_err();
+        format!("{e:#}")
+    }
+
     fn err(text: &str) -> String {
         let (_d, f) = load(text);
         let e = format!("{:#}", f.unwrap_err());
@@ -626,13 +636,7 @@ profiles:
 
     #[test]
     fn unset_variable_names_variable_profile_and_place() {
-        let (_d, f) = load(GOOD);
-        let e = format!(
-            "{:#}",
-            f.unwrap()
-                .request("site", &flags(&[]), &env(&[]))
-                .unwrap_err()
-        );
+        let e = request_error(GOOD, "site");
         assert!(
             e.starts_with(
                 "environment variable FTP_PASSWORD is not set, used by profile 'site' at "
@@ -644,13 +648,7 @@ profiles:
 
     #[test]
     fn unknown_profile_lists_the_others() {
-        let (_d, f) = load(GOOD);
-        let e = format!(
-            "{:#}",
-            f.unwrap()
-                .request("sit", &flags(&[]), &env(&[]))
-                .unwrap_err()
-        );
+        let e = request_error(GOOD, "sit");
         assert!(
             e.contains("unknown profile 'sit'") && e.ends_with("available: site, backup"),
             "{e}"
@@ -702,12 +700,9 @@ profiles:
 
     #[test]
     fn missing_required_key_points_at_the_profile() {
-        let (_d, f) = load("profiles:\n  site:\n    direction: push\n    local: x\n");
-        let e = format!(
-            "{:#}",
-            f.unwrap()
-                .request("site", &flags(&[]), &env(&[]))
-                .unwrap_err()
+        let e = request_error(
+            "profiles:\n  site:\n    direction: push\n    local: x\n",
+            "site",
         );
         assert!(
             e.starts_with("profile 'site' at ")
