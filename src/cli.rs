@@ -134,6 +134,10 @@ pub struct SyncArgs {
     /// Delete nothing if the plan deletes more than N entries, or more than N% of the destination.
     #[arg(long, value_name = "N|N%")]
     pub max_delete: Option<MaxDelete>,
+    /// Let --delete run when the source is empty (otherwise refused: an unmounted disk or a
+    /// failed build must not wipe the destination).
+    #[arg(long)]
+    pub allow_empty_source: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -36,6 +36,7 @@ pub struct SyncJob {
     /// Delete excluded paths on the destination too: the destination is scanned unfiltered.
     pub delete_excluded: bool,
     pub max_delete: Option<MaxDelete>,
+    pub allow_empty_source: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +122,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
         delete_excluded: sync.delete_excluded,
         max_delete: sync.max_delete,
+        allow_empty_source: sync.allow_empty_source,
     })
 }
 

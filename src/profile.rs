@@ -158,6 +158,7 @@ pub struct Keys {
     pub delete_excluded: Option<bool>,
     #[serde(default, deserialize_with = "de_max_delete")]
     pub max_delete: Option<MaxDelete>,
+    pub allow_empty_source: Option<bool>,
     pub log_file: Option<String>,
     pub summary_json: Option<String>,
     pub quiet: Option<bool>,
@@ -198,6 +199,7 @@ impl Keys {
             exclude_from: OneOrMany::Many(exclude_from),
             delete_excluded: self.delete_excluded.or(d.delete_excluded),
             max_delete: self.max_delete.or(d.max_delete),
+            allow_empty_source: self.allow_empty_source.or(d.allow_empty_source),
             log_file: self.log_file.or(d.log_file),
             summary_json: self.summary_json.or(d.summary_json),
             quiet: self.quiet.or(d.quiet),
@@ -422,6 +424,7 @@ impl ProfileFile {
             exclude_from,
             delete_excluded: k.delete_excluded.unwrap_or(false) || f_sync.delete_excluded,
             max_delete: f_sync.max_delete.or(k.max_delete),
+            allow_empty_source: k.allow_empty_source.unwrap_or(false) || f_sync.allow_empty_source,
         };
         let conn = ConnArgs {
             parallel: f_conn.parallel.or(k.parallel),

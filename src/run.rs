@@ -215,6 +215,24 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             dest_times_settable: job.direction == Direction::Pull || pool.caps().mfmt,
         },
     };
+    if job.delete
+        && source.entries.is_empty()
+        && !dest.entries.is_empty()
+        && !job.allow_empty_source
+    {
+        return Err(Error::partial(anyhow!(
+            "the source {} is empty: refusing --delete, which would empty the destination \
+             (an unmounted disk or a failed build?); use --allow-empty-source if this is intended",
+            match job.direction {
+                Direction::Push => job.local.display().to_string(),
+                Direction::Pull => format!(
+                    "{}/{}",
+                    cfg.endpoint.label(),
+                    cfg.endpoint.path.trim_start_matches('/')
+                ),
+            }
+        )));
+    }
     let plan = plan(source, dest, opts);
     for c in &plan.conflicts {
         report.problems.push(format!("conflict: {c}"));

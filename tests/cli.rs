@@ -1020,3 +1020,36 @@ fn readme_commands_parse() {
     }
     assert!(checked >= 6, "only {checked} README commands found");
 }
+
+mod guards {
+    use super::*;
+
+    #[test]
+    fn empty_source_with_delete_is_refused_unless_allowed() {
+        let sb = Sandbox::new();
+        mkdir(&sb.local, "");
+        write(&sb.remote, "index.html", b"live site");
+        let out = sb.push(&["--delete"]);
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(
+            out.stderr.contains("is empty: refusing --delete"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            fs::read(sb.remote.join("index.html")).unwrap(),
+            b"live site"
+        );
+
+        // Pull: an empty server directory must not empty the local copy either.
+        fs::remove_file(sb.remote.join("index.html")).unwrap();
+        write(&sb.local, "backup.tar", b"precious");
+        let out = sb.pull(&["--delete"]);
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(sb.local.join("backup.tar").exists());
+
+        let out = sb.pull(&["--delete", "--allow-empty-source"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(!sb.local.join("backup.tar").exists());
+    }
+}
