@@ -28,6 +28,7 @@ where
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    crate::interrupt::install();
     let env = Env::from_process();
     let getenv = |k: &str| std::env::var(k).ok();
     match cli.command {
@@ -136,6 +137,9 @@ fn run_profiles(
             println!("== {name}");
         }
         worst = worst.max(run_locked(cfg, name, &pf.path, runtime_dir.clone()));
+        if crate::interrupt::requested() {
+            break;
+        }
     }
     worst
 }

@@ -138,6 +138,9 @@ pub struct SyncArgs {
     /// failed build must not wipe the destination).
     #[arg(long)]
     pub allow_empty_source: bool,
+    /// Upload straight to the final name instead of a temporary name renamed into place.
+    #[arg(long)]
+    pub no_temp_upload: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -158,6 +161,12 @@ pub struct ConnArgs {
     /// Time limit for connecting and for each reply or data stall, e.g. 30, 30s, 2m [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Retries of a step that failed transiently (reset, timeout, 421/425/426/450/451) [default: 3].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Wait before the first retry, doubled for each next one [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_delay: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -10,6 +10,7 @@ use crate::cli::{ConnArgs, OutputArgs, SyncArgs};
 use crate::filter::Filter;
 use crate::netrc;
 use crate::plan::{Direction, MaxDelete};
+use crate::remote::pool::RetryPolicy;
 use crate::remote::{DataMode, Endpoint, Secret};
 use crate::url::FtpUrl;
 
@@ -17,6 +18,8 @@ use crate::url::FtpUrl;
 pub const PASSWORD_ENV: &str = "FTPMIRROR_PASSWORD";
 pub const DEFAULT_PARALLEL: u16 = 4;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_RETRIES: u32 = 3;
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub enum Job {
@@ -37,6 +40,8 @@ pub struct SyncJob {
     pub delete_excluded: bool,
     pub max_delete: Option<MaxDelete>,
     pub allow_empty_source: bool,
+    /// Upload to `.NAME.ftpmirror-part` and rename into place (`--no-temp-upload` turns it off).
+    pub temp_upload: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +57,7 @@ pub struct Config {
     pub job: Job,
     pub endpoint: Endpoint,
     pub parallel: usize,
+    pub retry: RetryPolicy,
     pub output: Output,
     /// The profile this run comes from, if any.
     pub profile: Option<String>,
@@ -101,6 +107,10 @@ impl Config {
             job,
             endpoint,
             parallel: usize::from(req.conn.parallel.unwrap_or(DEFAULT_PARALLEL)),
+            retry: RetryPolicy {
+                retries: req.conn.retries.unwrap_or(DEFAULT_RETRIES),
+                delay: req.conn.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY),
+            },
             output: Output {
                 quiet: req.out.quiet,
                 verbose: req.out.verbose,
@@ -123,6 +133,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         delete_excluded: sync.delete_excluded,
         max_delete: sync.max_delete,
         allow_empty_source: sync.allow_empty_source,
+        temp_upload: !sync.no_temp_upload,
     })
 }
 

@@ -4,15 +4,17 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
 use anyhow::{Context, Result, bail};
 
 use crate::event::Event;
+use crate::interrupt;
 use crate::path::RelPath;
 use crate::plan::{Action, Direction, Op, Plan};
-use crate::remote::{Pool, Session, escape};
+use crate::remote::{Failure, Pool, Session, escape};
+use crate::tree::part_name;
 
 pub struct Executor<'a> {
     pool: &'a Pool,
@@ -20,6 +22,9 @@ pub struct Executor<'a> {
     direction: Direction,
     events: Sender<Event>,
     failures: AtomicUsize,
+    temp_upload: bool,
+    /// The server refused RNFR/RNTO once: upload directly for the rest of the run.
+    rename_refused: AtomicBool,
 }
 
 impl<'a> Executor<'a> {
@@ -27,6 +32,7 @@ impl<'a> Executor<'a> {
         pool: &'a Pool,
         local_root: &'a Path,
         direction: Direction,
+        temp_upload: bool,
         events: Sender<Event>,
     ) -> Self {
         Executor {
@@ -35,6 +41,8 @@ impl<'a> Executor<'a> {
             direction,
             events,
             failures: AtomicUsize::new(0),
+            temp_upload,
+            rename_refused: AtomicBool::new(false),
         }
     }
 
@@ -141,7 +149,7 @@ impl<'a> Executor<'a> {
         let local_only =
             self.direction == Direction::Pull && actions.iter().all(|a| !a.op.is_transfer());
         if local_only {
-            for a in actions {
+            for a in actions.iter().take_while(|_| !interrupt::requested()) {
                 self.send(start(a));
                 let r = self.local_op(a);
                 self.done(a.op, &a.path, 0, r);
@@ -153,6 +161,18 @@ impl<'a> Executor<'a> {
             let (bytes, r) = self.remote_op(session, a);
             self.done(a.op, &a.path, bytes, r);
         });
+        if let Some(n) = self.pool.take_shrink_notice() {
+            self.notice(n);
+        }
+        if interrupt::requested() {
+            if !outcome.unattempted.is_empty() {
+                self.notice(format!(
+                    "interrupted: {} action(s) not started",
+                    outcome.unattempted.len()
+                ));
+            }
+            return;
+        }
         let why = outcome.session_errors.join("; ");
         for i in outcome.unattempted {
             let a = &actions[i];
@@ -183,36 +203,106 @@ impl<'a> Executor<'a> {
         r.with_context(|| format!("{} {}", a.op.label(), path.display()))
     }
 
-    /// Returns the bytes moved with the result, so a failed transfer still counts its traffic.
+    /// One remote action, retried on transient failures over a reconnected session.
     fn remote_op(&self, s: &mut Session, a: &Action) -> (u64, Result<()>) {
+        let on_retry = |m: String| self.notice(format!("{} {}: {m}", a.op.label(), a.path));
+        let r = self
+            .pool
+            .with_retries(s, &on_retry, |s| self.remote_once(s, a));
+        match r {
+            Ok(n) => (n, Ok(())),
+            Err(e) => (0, Err(e)),
+        }
+    }
+
+    fn remote_once(&self, s: &mut Session, a: &Action) -> Result<u64> {
         let remote = a.path.to_remote(self.pool.root());
         match (self.direction, a.op) {
-            (Direction::Push, Op::Upload) => split(self.upload(s, a, &remote)),
-            (Direction::Pull, Op::Download) => split(self.download(s, a, &remote)),
-            (Direction::Push, Op::Mkdir) => (0, s.mkdir(&remote)),
-            (Direction::Push, Op::Delete) => (0, s.remove_file(&remote)),
-            (Direction::Push, Op::Rmdir) => (0, s.remove_dir(&remote)),
-            (Direction::Pull, _) => (0, self.local_op(a)),
+            (Direction::Push, Op::Upload) => self.upload(s, a, &remote),
+            (Direction::Pull, Op::Download) => self.download(s, a, &remote),
+            (Direction::Push, Op::Mkdir) => s.mkdir(&remote).map(|()| 0),
+            (Direction::Push, Op::Delete) => s.remove_file(&remote).map(|()| 0),
+            (Direction::Push, Op::Rmdir) => s.remove_dir(&remote).map(|()| 0),
+            (Direction::Pull, _) => self.local_op(a).map(|()| 0),
             (Direction::Push, Op::Download) => unreachable!("push never downloads"),
         }
     }
 
+    /// Uploads to `.NAME.ftpmirror-part` in the same directory and renames it over `NAME`
+    /// (RNFR/RNTO), so nobody ever sees a half-written file under the real name. If the server
+    /// refuses the rename, says so once and uploads directly from then on. The size is checked
+    /// from the byte count and, where the server offers SIZE, from the server.
     fn upload(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
+        let via_temp = self.temp_upload && !self.rename_refused.load(Ordering::SeqCst);
+        let target = if via_temp {
+            let parent = a.path.parent().unwrap_or_default();
+            let temp = parent
+                .join(&part_name(a.path.name()))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.path))?;
+            temp.to_remote(self.pool.root())
+        } else {
+            remote.to_string()
+        };
+        let sent = self.store_file(s, a, &target);
+        if via_temp {
+            let renamed = sent.and_then(|n| s.rename(&target, remote).map(|()| n));
+            match renamed {
+                Ok(_) => {}
+                Err(e) => {
+                    // Leave no temporary file behind, unless the connection is gone anyway.
+                    if !s.broken {
+                        let _ = s.remove_file(&target);
+                    }
+                    let refused = Failure::code_of(&e).is_some_and(|c| c >= 500)
+                        && e.to_string().starts_with("RNFR/RNTO");
+                    if !refused {
+                        return Err(e);
+                    }
+                    if !self.rename_refused.swap(true, Ordering::SeqCst) {
+                        self.notice(format!(
+                            "the server refused to rename an upload into place ({e:#}); \
+                             uploading directly to the final names for the rest of this run"
+                        ));
+                    }
+                    self.store_file(s, a, remote)?;
+                }
+            }
+        } else {
+            sent?;
+        }
+        if self.pool.caps().size {
+            let on_server = s.size(remote)?;
+            if on_server != a.size {
+                return Err(Failure::io(
+                    format!(
+                        "{}: the server has {on_server} bytes after the upload, expected {}",
+                        escape(remote),
+                        a.size
+                    ),
+                    true,
+                ));
+            }
+        }
+        if let (true, Some(t)) = (self.pool.caps().mfmt, a.mtime)
+            && let Err(e) = s.set_mtime(remote, t)
+        {
+            self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
+        }
+        Ok(a.size)
+    }
+
+    /// STOR of the local file for `a` to `target`; the byte count must match the listed size.
+    fn store_file(&self, s: &mut Session, a: &Action, target: &str) -> Result<u64> {
         let local = self.local_path(&a.path);
         let mut file =
             File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
-        let sent = s.store(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
+        let sent = s.store(target, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
         if sent != a.size {
             bail!(
                 "{} changed during the upload: sent {sent} bytes, expected {}",
                 local.display(),
                 a.size
             );
-        }
-        if let (true, Some(t)) = (self.pool.caps().mfmt, a.mtime)
-            && let Err(e) = s.set_mtime(remote, t)
-        {
-            self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
         }
         Ok(sent)
     }
@@ -221,17 +311,21 @@ impl<'a> Executor<'a> {
     /// mtime, then renames over the target: the old file stays intact until the new one is whole.
     fn download(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
         let target = self.local_path(&a.path);
-        let part = target.with_file_name(format!(".{}.ftpmirror-part", a.path.name()));
+        let part = target.with_file_name(part_name(a.path.name()));
         let mut file =
             File::create(&part).with_context(|| format!("cannot create {}", part.display()))?;
         let result = (|| {
             let got = s.retrieve(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
             if got != a.size {
-                bail!(
-                    "RETR {} returned {got} bytes but the listing said {}",
-                    escape(remote),
-                    a.size
-                );
+                // A data connection that ended early, whatever the server replied after it.
+                return Err(Failure::io(
+                    format!(
+                        "RETR {} returned {got} bytes but the listing said {}",
+                        escape(remote),
+                        a.size
+                    ),
+                    true,
+                ));
             }
             if let Some(t) = a.mtime {
                 file.set_modified(t)
@@ -254,13 +348,6 @@ fn start(a: &Action) -> Event {
         op: a.op,
         path: a.path.clone(),
         size: a.size,
-    }
-}
-
-fn split(r: Result<u64>) -> (u64, Result<()>) {
-    match r {
-        Ok(n) => (n, Ok(())),
-        Err(e) => (0, Err(e)),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod exec;
 pub mod filter;
+pub mod interrupt;
 pub mod local;
 pub mod lock;
 pub mod log;

@@ -151,6 +151,9 @@ pub struct Keys {
     pub mode: Option<ModeKey>,
     #[serde(default, deserialize_with = "de_timeout")]
     pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    #[serde(default, deserialize_with = "de_timeout")]
+    pub retry_delay: Option<Duration>,
     pub include: Option<Vec<String>>,
     pub exclude: Option<Vec<String>>,
     #[serde(default)]
@@ -159,6 +162,7 @@ pub struct Keys {
     #[serde(default, deserialize_with = "de_max_delete")]
     pub max_delete: Option<MaxDelete>,
     pub allow_empty_source: Option<bool>,
+    pub no_temp_upload: Option<bool>,
     pub log_file: Option<String>,
     pub summary_json: Option<String>,
     pub quiet: Option<bool>,
@@ -194,12 +198,15 @@ impl Keys {
             parallel: self.parallel.or(d.parallel),
             mode: self.mode.or(d.mode),
             timeout: self.timeout.or(d.timeout),
+            retries: self.retries.or(d.retries),
+            retry_delay: self.retry_delay.or(d.retry_delay),
             include: cat(d.include, self.include),
             exclude: cat(d.exclude, self.exclude),
             exclude_from: OneOrMany::Many(exclude_from),
             delete_excluded: self.delete_excluded.or(d.delete_excluded),
             max_delete: self.max_delete.or(d.max_delete),
             allow_empty_source: self.allow_empty_source.or(d.allow_empty_source),
+            no_temp_upload: self.no_temp_upload.or(d.no_temp_upload),
             log_file: self.log_file.or(d.log_file),
             summary_json: self.summary_json.or(d.summary_json),
             quiet: self.quiet.or(d.quiet),
@@ -425,6 +432,7 @@ impl ProfileFile {
             delete_excluded: k.delete_excluded.unwrap_or(false) || f_sync.delete_excluded,
             max_delete: f_sync.max_delete.or(k.max_delete),
             allow_empty_source: k.allow_empty_source.unwrap_or(false) || f_sync.allow_empty_source,
+            no_temp_upload: k.no_temp_upload.unwrap_or(false) || f_sync.no_temp_upload,
         };
         let conn = ConnArgs {
             parallel: f_conn.parallel.or(k.parallel),
@@ -432,6 +440,8 @@ impl ProfileFile {
             user: f_conn.user.clone().or(text(k.user)?),
             netrc_file: f_conn.netrc_file.clone().or(path(k.netrc_file)?),
             timeout: f_conn.timeout.or(k.timeout),
+            retries: f_conn.retries.or(k.retries),
+            retry_delay: f_conn.retry_delay.or(k.retry_delay),
         };
         let verbose = f_out.verbose.max(k.verbose.unwrap_or(0));
         let out = OutputArgs {

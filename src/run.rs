@@ -8,7 +8,6 @@ use anyhow::anyhow;
 use crate::compare::CompareOpts;
 use crate::config::{Config, Job, SyncJob};
 use crate::error::{EXIT_PARTIAL, EXIT_USAGE, Error};
-use crate::event::Event;
 use crate::exec::Executor;
 use crate::filter::Filter;
 use crate::local;
@@ -45,6 +44,10 @@ pub fn run(cfg: &Config) -> u8 {
             e.code
         }
     };
+    if let Some(signal_code) = crate::interrupt::exit_code() {
+        progress.error("interrupted: stopped early; run again to finish");
+        code = signal_code;
+    }
     if let Some(path) = &cfg.output.summary_json
         && let Err(e) = summary::write(path, cfg, &result, code, started)
     {
@@ -77,8 +80,11 @@ fn start_line(cfg: &Config) -> String {
     }
 }
 
-fn connect(cfg: &Config, progress: &Progress) -> Result<Pool, Error> {
-    let pool = Pool::open(cfg.endpoint.clone(), cfg.parallel).map_err(Error::connect)?;
+fn connect(cfg: &Config, progress: &mut Progress) -> Result<Pool, Error> {
+    let cell = std::cell::RefCell::new(&mut *progress);
+    let on_retry = |m: String| cell.borrow_mut().warn(&m);
+    let pool = Pool::open(cfg.endpoint.clone(), cfg.parallel, cfg.retry, &on_retry)
+        .map_err(Error::connect)?;
     if progress.verbose() {
         let caps = pool.caps().names();
         progress.line(&format!(
@@ -103,8 +109,8 @@ fn list_remote(pool: &Pool, filter: &Filter, progress: &mut Progress) -> Tree {
     let (tx, rx) = mpsc::channel();
     let tree = thread::scope(|s| {
         let h = s.spawn(move || {
-            walk(pool, filter, &|_, entries| {
-                let _ = tx.send(Event::Listed { entries });
+            walk(pool, filter, &|ev| {
+                let _ = tx.send(ev);
             })
         });
         for ev in rx {
@@ -113,6 +119,9 @@ fn list_remote(pool: &Pool, filter: &Filter, progress: &mut Progress) -> Tree {
         h.join().expect("listing thread panicked")
     });
     progress.finish();
+    if let Some(n) = pool.take_shrink_notice() {
+        progress.warn(&n);
+    }
     tree
 }
 
@@ -278,7 +287,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        let executor = Executor::new(&pool, &job.local, job.direction, tx);
+        let executor = Executor::new(&pool, &job.local, job.direction, job.temp_upload, tx);
         s.spawn(move || executor.execute(&plan, hold_deletes));
         for ev in rx {
             report.record(&ev);

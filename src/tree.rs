@@ -94,6 +94,22 @@ impl Entry {
     }
 }
 
+/// Suffix of ftpmirror's own temporary files: `.NAME.ftpmirror-part` beside `NAME`, for
+/// downloads locally and for uploads on the server.
+pub const PART_SUFFIX: &str = ".ftpmirror-part";
+
+/// The temporary name for a transfer into `name`.
+pub fn part_name(name: &str) -> String {
+    format!(".{name}{PART_SUFFIX}")
+}
+
+/// The name a temporary file is for, if `name` is one of ours.
+pub fn part_target(name: &str) -> Option<&str> {
+    name.strip_prefix('.')?
+        .strip_suffix(PART_SUFFIX)
+        .filter(|t| !t.is_empty())
+}
+
 /// Something in a tree that could not be read or is left out on purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -114,6 +130,8 @@ pub struct Tree {
     pub errors: Vec<Problem>,
     /// False when the root itself does not exist (a push to a new remote directory).
     pub root_exists: bool,
+    /// ftpmirror's temporary files, keyed by the path they are for: never mirrored as files.
+    pub parts: BTreeMap<RelPath, Entry>,
 }
 
 impl Tree {
@@ -124,7 +142,15 @@ impl Tree {
         }
     }
 
+    /// Adds an entry, setting ftpmirror's temporary files aside in `parts`.
     pub fn insert(&mut self, path: RelPath, entry: Entry) {
+        if !entry.is_dir()
+            && let Some(target) = part_target(path.name())
+            && let Some(Ok(target)) = path.parent().map(|p| p.join(target))
+        {
+            self.parts.insert(target, entry);
+            return;
+        }
         self.entries.insert(path, entry);
     }
 
@@ -151,5 +177,29 @@ impl Tree {
 
     pub fn total_bytes(&self) -> u64 {
         self.entries.values().map(|e| e.size).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_files_are_set_aside() {
+        assert_eq!(part_name("a.txt"), ".a.txt.ftpmirror-part");
+        assert_eq!(part_target(".a.txt.ftpmirror-part"), Some("a.txt"));
+        assert_eq!(part_target("a.txt.ftpmirror-part"), None);
+        assert_eq!(part_target("..ftpmirror-part"), None);
+        let mut t = Tree::new();
+        t.insert(
+            RelPath::parse("d/.f.ftpmirror-part").unwrap(),
+            Entry::file(3, None),
+        );
+        t.insert(RelPath::parse("d/f").unwrap(), Entry::file(9, None));
+        assert_eq!(t.entries.len(), 1);
+        assert_eq!(
+            t.parts.get(&RelPath::parse("d/f").unwrap()).unwrap().size,
+            3
+        );
     }
 }

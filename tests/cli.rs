@@ -225,7 +225,14 @@ fn unreachable_host_exits_3() {
         .local_addr()
         .unwrap()
         .port();
-    let out = sb.run(&["ls", "--timeout", "5s", &format!("ftp://127.0.0.1:{port}/")]);
+    let out = sb.run(&[
+        "ls",
+        "--timeout",
+        "5s",
+        "--retry-delay",
+        "10ms",
+        &format!("ftp://127.0.0.1:{port}/"),
+    ]);
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(
         out.stderr
@@ -489,7 +496,16 @@ mod scripted_server {
         let local = home.path().join("local");
         write(&local, "keep.txt", b"keep");
         for mode in [None, Some("--active")] {
-            let mut args = vec!["pull", "--delete", "--timeout", "1s"];
+            let mut args = vec![
+                "pull",
+                "--delete",
+                "--timeout",
+                "1s",
+                "--retries",
+                "1",
+                "--retry-delay",
+                "10ms",
+            ];
             args.extend(mode);
             let url = srv.url();
             args.extend([url.as_str(), local.to_str().unwrap()]);
@@ -512,7 +528,20 @@ mod scripted_server {
             ..Behaviour::default()
         });
         let home = tempfile::tempdir().unwrap();
-        let out = run_in(home.path(), &["ls", "--timeout", "1s", &srv.url()], &[]);
+        let out = run_in(
+            home.path(),
+            &[
+                "ls",
+                "--timeout",
+                "1s",
+                "--retries",
+                "1",
+                "--retry-delay",
+                "10ms",
+                &srv.url(),
+            ],
+            &[],
+        );
         assert_eq!(out.code, 3, "{}", out.all());
         assert!(out.stderr.contains("no FTP greeting"), "{}", out.all());
         assert!(out.stderr.contains("timed out"), "{}", out.all());
@@ -964,7 +993,11 @@ mod profiles {
 
         first.kill().unwrap();
         first.wait().unwrap();
-        let third = run_in(home.path(), &["run", "slow", "--timeout", "1s"], &[]);
+        let third = run_in(
+            home.path(),
+            &["run", "slow", "--timeout", "1s", "--retries", "0"],
+            &[],
+        );
         assert_eq!(
             third.code,
             3,

@@ -105,6 +105,68 @@ pub fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
+/// A failed FTP step: the message for the user, plus what retry logic needs to know.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    /// The server's reply code, when it refused.
+    pub code: Option<u32>,
+    /// Worth retrying on a fresh connection: resets, timeouts, 421, 425, 426, 450, 451.
+    pub transient: bool,
+}
+
+impl Failure {
+    pub fn ftp(message: String, e: &FtpError) -> anyhow::Error {
+        anyhow::Error::new(Failure {
+            message,
+            code: reply_code(e),
+            transient: is_transient(e),
+        })
+    }
+
+    /// A network-side I/O failure (transient) or a local one (not).
+    pub fn io(message: String, transient: bool) -> anyhow::Error {
+        anyhow::Error::new(Failure {
+            message,
+            code: None,
+            transient,
+        })
+    }
+
+    fn find(e: &anyhow::Error) -> Option<&Failure> {
+        e.chain().find_map(|c| c.downcast_ref::<Failure>())
+    }
+
+    /// Whether `e` came from a failure worth retrying.
+    pub fn is_transient(e: &anyhow::Error) -> bool {
+        Self::find(e).is_some_and(|f| f.transient)
+    }
+
+    pub fn code_of(e: &anyhow::Error) -> Option<u32> {
+        Self::find(e).and_then(|f| f.code)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Transient: the connection broke or timed out, or the server said "try again" (421, 425,
+/// 426, 450, 451). Permanent replies (530, 550, 553, ...) are not retried.
+pub fn is_transient(e: &FtpError) -> bool {
+    match e {
+        FtpError::ConnectionError(_)
+        | FtpError::BadResponse
+        | FtpError::DataConnectionAlreadyOpen => true,
+        FtpError::UnexpectedResponse(r) => matches!(r.status.code(), 421 | 425 | 426 | 450 | 451),
+        _ => false,
+    }
+}
+
 /// The reply code of a refused command, if the server answered at all.
 pub fn reply_code(e: &FtpError) -> Option<u32> {
     match e {

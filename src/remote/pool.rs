@@ -6,20 +6,71 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
-use super::{Caps, Endpoint, Session};
+use super::{Caps, Endpoint, Failure, Session};
+use crate::interrupt;
+
+/// How transient failures are retried: `retries` more attempts, waiting `delay`, then twice
+/// that, and so on.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt` (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        self.delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+    }
+
+    /// Runs `op` until it succeeds, fails for good, or the retries are used up; `on_retry`
+    /// hears about each retry. Nothing is retried once a stop was asked for.
+    pub fn run<T>(
+        &self,
+        on_retry: &dyn Fn(String),
+        mut op: impl FnMut() -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match op() {
+                Err(e)
+                    if attempt < self.retries
+                        && Failure::is_transient(&e)
+                        && !interrupt::requested() =>
+                {
+                    attempt += 1;
+                    let delay = self.backoff(attempt);
+                    on_retry(format!(
+                        "{e:#}; retry {attempt}/{} in {:.1} s",
+                        self.retries,
+                        delay.as_secs_f64()
+                    ));
+                    std::thread::sleep(delay);
+                }
+                r => return r,
+            }
+        }
+    }
+}
 
 pub struct Pool {
     ep: Endpoint,
-    max: usize,
+    retry: RetryPolicy,
+    /// Sessions allowed; lowered when the server refuses more logins.
+    max: AtomicUsize,
     /// The absolute remote directory the URL names.
     root: String,
     caps: Caps,
     idle: Mutex<Vec<Session>>,
     /// Sessions that exist (idle or in use).
     live: AtomicUsize,
+    /// Said once when the server refused a session and the pool shrank.
+    shrunk: Mutex<Option<String>>,
 }
 
 /// What became of a batch: the items no worker could start, and why.
@@ -32,8 +83,14 @@ pub struct BatchOutcome {
 impl Pool {
     /// Opens the first session, which decides whether the run can go on at all (host
     /// reachable, login accepted), and resolves the URL path against the login directory.
-    pub fn open(ep: Endpoint, max: usize) -> Result<Pool> {
-        let mut first = Session::connect(&ep)?;
+    /// Transient failures (a refused connection, 421) are retried by `retry`.
+    pub fn open(
+        ep: Endpoint,
+        max: usize,
+        retry: RetryPolicy,
+        on_retry: &dyn Fn(String),
+    ) -> Result<Pool> {
+        let mut first = retry.run(on_retry, || Session::connect(&ep))?;
         let root = if ep.path.starts_with('/') {
             ep.path.clone()
         } else {
@@ -43,11 +100,13 @@ impl Pool {
         let caps = first.caps.clone();
         Ok(Pool {
             ep,
-            max: max.max(1),
+            retry,
+            max: AtomicUsize::new(max.max(1)),
             root,
             caps,
             idle: Mutex::new(vec![first]),
             live: AtomicUsize::new(1),
+            shrunk: Mutex::new(None),
         })
     }
 
@@ -64,7 +123,32 @@ impl Pool {
     }
 
     pub fn max(&self) -> usize {
-        self.max
+        self.max.load(Ordering::SeqCst)
+    }
+
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// Runs `op` on `session` under the retry policy, reconnecting it first whenever its
+    /// control connection broke, so a worker's work survives a dropped connection.
+    pub fn with_retries<T>(
+        &self,
+        session: &mut Session,
+        on_retry: &dyn Fn(String),
+        mut op: impl FnMut(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        self.retry.run(on_retry, || {
+            if session.broken {
+                *session = Session::connect(&self.ep)?;
+            }
+            op(session)
+        })
+    }
+
+    /// The message, once, if the server refused a session and the pool shrank.
+    pub fn take_shrink_notice(&self) -> Option<String> {
+        self.shrunk.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// An idle session, or a new one while fewer than `max` exist.
@@ -74,13 +158,20 @@ impl Pool {
             if let Some(s) = idle.pop() {
                 return Ok(s);
             }
-            if self.live.load(Ordering::SeqCst) >= self.max {
-                return Err(anyhow!("all {} sessions are in use", self.max));
+            if self.live.load(Ordering::SeqCst) >= self.max() {
+                return Err(anyhow!("all {} sessions are in use", self.max()));
             }
             self.live.fetch_add(1, Ordering::SeqCst);
         }
-        Session::connect(&self.ep).inspect_err(|_| {
-            self.live.fetch_sub(1, Ordering::SeqCst);
+        Session::connect(&self.ep).inspect_err(|e| {
+            let live = self.live.fetch_sub(1, Ordering::SeqCst) - 1;
+            // Others are connected: the server takes no more (421 "too many connections").
+            // Go on with the sessions it accepted instead of failing their work.
+            if live > 0 && self.max.fetch_min(live, Ordering::SeqCst) > live {
+                *self.shrunk.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
+                    "the server refused another session ({e:#}); continuing with {live}"
+                ));
+            }
         })
     }
 
@@ -99,13 +190,13 @@ impl Pool {
     pub fn run<T: Sync>(&self, items: &[T], f: impl Fn(&mut Session, &T) + Sync) -> BatchOutcome {
         let next = AtomicUsize::new(0);
         let errors = Mutex::new(Vec::new());
-        let workers = self.max.min(items.len());
+        let workers = self.max().min(items.len());
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
                     let mut session: Option<Session> = None;
                     loop {
-                        if next.load(Ordering::SeqCst) >= items.len() {
+                        if next.load(Ordering::SeqCst) >= items.len() || interrupt::requested() {
                             break;
                         }
                         let s = match session.take() {

@@ -5,14 +5,14 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::Result;
 use suppaftp::types::{FileType, Response};
 use suppaftp::{
     FtpError, FtpResult, FtpStream, ImplFtpStream, Mode, Status, TlsStream, TransferStream,
 };
 
 use super::listing::{self, ParsedLine};
-use super::{DataMode, Endpoint, breaks_session, describe, describe_io};
+use super::{DataMode, Endpoint, Failure, breaks_session, describe, describe_io};
 
 /// What FEAT said the server can do. Capabilities come from FEAT, never from the server's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,11 +82,16 @@ impl Session {
     /// endpoint's timeout: the TCP connect, the greeting and each reply.
     pub fn connect(ep: &Endpoint) -> Result<Session> {
         let label = ep.label();
-        let stream = connect_tcp(ep).with_context(|| format!("cannot connect to {label}"))?;
+        let stream = connect_tcp(ep)
+            .map_err(|e| Failure::io(format!("cannot connect to {label}: {e}"), true))?;
         let peer = stream.peer_addr()?;
         let timeout = ep.timeout;
-        let ftp = FtpStream::connect_with_stream(stream)
-            .map_err(|e| anyhow!("no FTP greeting from {label}: {}", describe(&e)))?;
+        let ftp = FtpStream::connect_with_stream(stream).map_err(|e| {
+            Failure::ftp(
+                format!("no FTP greeting from {label}: {}", describe(&e)),
+                &e,
+            )
+        })?;
         // Data connections go to the control connection's peer, whatever address a 227 reply
         // names: a server must not be able to point us at another host.
         let mut ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
@@ -101,14 +106,24 @@ impl Session {
             DataMode::Passive => ftp.set_mode(Mode::ExtendedPassive),
         }
         ftp.login(ep.user.as_str(), ep.password.0.as_str())
-            .map_err(|e| anyhow!("login to {label} as {} failed: {}", ep.user, describe(&e)))?;
+            .map_err(|e| {
+                Failure::ftp(
+                    format!("login to {label} as {} failed: {}", ep.user, describe(&e)),
+                    &e,
+                )
+            })?;
         ftp.transfer_type(FileType::Binary)
-            .map_err(|e| anyhow!("{label}: TYPE I failed: {}", describe(&e)))?;
+            .map_err(|e| Failure::ftp(format!("{label}: TYPE I failed: {}", describe(&e)), &e))?;
         let caps = match ftp.feat() {
             Ok(features) => Caps::from_feat(&features),
             // No FEAT, or a FEAT reply suppaftp cannot parse: assume nothing.
             Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => Caps::default(),
-            Err(e) => return Err(anyhow!("{label}: FEAT failed: {}", describe(&e))),
+            Err(e) => {
+                return Err(Failure::ftp(
+                    format!("{label}: FEAT failed: {}", describe(&e)),
+                    &e,
+                ));
+            }
         };
         if caps.utf8 {
             // Some servers answer 202 ("already on"); a refusal is not fatal either.
@@ -117,7 +132,12 @@ impl Session {
                 &[Status::CommandOk, Status::CommandNotImplemented],
             ) {
                 Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
-                Err(e) => return Err(anyhow!("{label}: OPTS UTF8 ON failed: {}", describe(&e))),
+                Err(e) => {
+                    return Err(Failure::ftp(
+                        format!("{label}: OPTS UTF8 ON failed: {}", describe(&e)),
+                        &e,
+                    ));
+                }
             }
         }
         Ok(Session {
@@ -163,7 +183,7 @@ impl Session {
     pub fn pwd(&mut self) -> Result<String> {
         let r = self.ftp.pwd();
         let r = self.check(r);
-        r.map_err(|e| anyhow!("{}: PWD failed: {}", self.label, describe(&e)))
+        r.map_err(|e| Failure::ftp(format!("{}: PWD failed: {}", self.label, describe(&e)), &e))
     }
 
     /// Lists one directory: MLSD when FEAT offers it, else `LIST -a`, else plain `LIST`.
@@ -267,8 +287,12 @@ impl Session {
         self.closed(closed, copied.is_ok())
             .map_err(|e| self.fail("RETR", remote, &e))?;
         copied.map_err(|e| match e {
-            CopyError::Read(e) => anyhow!("RETR {remote} on {}: {}", self.label, describe_io(&e)),
-            CopyError::Write(e) => anyhow!("writing the downloaded data: {e}"),
+            CopyError::Read(e) => Failure::io(
+                format!("RETR {remote} on {}: {}", self.label, describe_io(&e)),
+                true,
+            ),
+            CopyError::Write(e) => Failure::io(format!("writing the downloaded data: {e}"), false),
+            CopyError::Interrupted => Failure::io("interrupted".into(), false),
         })
     }
 
@@ -288,8 +312,12 @@ impl Session {
         self.closed(closed, copied.is_ok())
             .map_err(|e| self.fail("STOR", remote, &e))?;
         copied.map_err(|e| match e {
-            CopyError::Read(e) => anyhow!("reading the local file: {e}"),
-            CopyError::Write(e) => anyhow!("STOR {remote} on {}: {}", self.label, describe_io(&e)),
+            CopyError::Read(e) => Failure::io(format!("reading the local file: {e}"), false),
+            CopyError::Interrupted => Failure::io("interrupted".into(), false),
+            CopyError::Write(e) => Failure::io(
+                format!("STOR {remote} on {}: {}", self.label, describe_io(&e)),
+                true,
+            ),
         })
     }
 
@@ -324,10 +352,28 @@ impl Session {
             let r = self.ftp.mkdir(&prefix);
             self.check(r).ok();
             if self.broken {
-                return Err(anyhow!("MKD {prefix} on {}: connection lost", self.label));
+                return Err(Failure::io(
+                    format!("MKD {prefix} on {}: connection lost", self.label),
+                    true,
+                ));
             }
         }
         self.mkdir(remote)
+    }
+
+    /// RNFR/RNTO: moves a finished temporary upload over its final name.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let r = self.ftp.rename(from, to);
+        self.check(r)
+            .map_err(|e| self.fail("RNFR/RNTO", &format!("{from} -> {to}"), &e))
+    }
+
+    /// The size the server reports for `remote` (SIZE, RFC 3659; binary mode, so exact).
+    pub fn size(&mut self, remote: &str) -> Result<u64> {
+        let r = self.ftp.size(remote);
+        self.check(r)
+            .map(|n| n as u64)
+            .map_err(|e| self.fail("SIZE", remote, &e))
     }
 
     pub fn remove_file(&mut self, remote: &str) -> Result<()> {
@@ -342,12 +388,13 @@ impl Session {
 
     /// "RETR /www/a on host:21: 550 Permission denied".
     fn fail(&self, cmd: &str, path: &str, e: &FtpError) -> anyhow::Error {
-        anyhow!(
+        let msg = format!(
             "{cmd} {} on {}: {}",
             super::escape(path),
             self.label,
             describe(e)
-        )
+        );
+        Failure::ftp(msg, e)
     }
 
     /// Says goodbye politely; errors do not matter at this point.
@@ -403,10 +450,11 @@ fn set_timeouts(s: &TcpStream, timeout: Duration) -> io::Result<()> {
     s.set_write_timeout(Some(timeout))
 }
 
-/// Which side of a copy failed.
+/// Which side of a copy failed, or a stop was asked for.
 enum CopyError {
     Read(io::Error),
     Write(io::Error),
+    Interrupted,
 }
 
 /// Streams in 64 KiB chunks: memory stays flat whatever the file size.
@@ -418,6 +466,9 @@ fn copy(
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
+        if crate::interrupt::requested() {
+            return Err(CopyError::Interrupted);
+        }
         let n = match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use super::listing::{Listed, ListedKind};
-use super::{Pool, Session, describe, escape, reply_code};
+use super::{Failure, Pool, Session, describe, escape};
+use crate::event::Event;
 use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::tree::{Entry, Problem, Tree};
@@ -28,10 +29,11 @@ struct Found {
     root_missing: bool,
 }
 
-/// Walks the tree below the pool's root. `on_listed` is told the number of entries each
-/// directory held, for progress display. Failures never abort the walk: a directory that cannot
-/// be listed is recorded as unreadable, so nothing below it is ever deleted.
-pub fn walk(pool: &Pool, filter: &Filter, on_listed: &(dyn Fn(&RelPath, usize) + Sync)) -> Tree {
+/// Walks the tree below the pool's root. `on_event` hears `Listed` for each directory (for
+/// progress display) and a `Notice` for each retry. Failures never abort the walk: a directory
+/// that cannot be listed, after retries, is recorded as unreadable, so nothing below it is
+/// ever deleted.
+pub fn walk(pool: &Pool, filter: &Filter, on_event: &(dyn Fn(Event) + Sync)) -> Tree {
     let queue = Mutex::new(Queue {
         dirs: VecDeque::from([RelPath::root()]),
         in_flight: 0,
@@ -40,7 +42,7 @@ pub fn walk(pool: &Pool, filter: &Filter, on_listed: &(dyn Fn(&RelPath, usize) +
     let ready = Condvar::new();
     let found: Vec<Found> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..pool.max())
-            .map(|_| scope.spawn(|| worker(pool, filter, &queue, &ready, on_listed)))
+            .map(|_| scope.spawn(|| worker(pool, filter, &queue, &ready, on_event)))
             .collect();
         handles
             .into_iter()
@@ -50,7 +52,9 @@ pub fn walk(pool: &Pool, filter: &Filter, on_listed: &(dyn Fn(&RelPath, usize) +
 
     let mut tree = Tree::new();
     for f in found {
-        tree.entries.extend(f.entries);
+        for (path, entry) in f.entries {
+            tree.insert(path, entry);
+        }
         tree.unreadable.extend(f.unreadable);
         tree.skipped.extend(f.skipped);
         tree.errors.extend(f.errors);
@@ -71,7 +75,7 @@ fn worker(
     filter: &Filter,
     queue: &Mutex<Queue>,
     ready: &Condvar,
-    on_listed: &(dyn Fn(&RelPath, usize) + Sync),
+    on_event: &(dyn Fn(Event) + Sync),
 ) -> Found {
     let mut found = Found::default();
     let mut session: Option<Session> = None;
@@ -79,6 +83,9 @@ fn worker(
         let dir = {
             let mut q = queue.lock().unwrap();
             loop {
+                if crate::interrupt::requested() {
+                    break None;
+                }
                 if let Some(d) = q.dirs.pop_front() {
                     q.in_flight += 1;
                     break Some(d);
@@ -119,7 +126,7 @@ fn worker(
             }
         }
         let s = session.as_mut().expect("session present");
-        let subdirs = list_one(pool, filter, s, &dir, &mut found, on_listed);
+        let subdirs = list_one(pool, filter, s, &dir, &mut found, on_event);
         let mut q = queue.lock().unwrap();
         q.dirs.extend(subdirs);
         q.in_flight -= 1;
@@ -138,27 +145,35 @@ fn list_one(
     session: &mut Session,
     dir: &RelPath,
     found: &mut Found,
-    on_listed: &(dyn Fn(&RelPath, usize) + Sync),
+    on_event: &(dyn Fn(Event) + Sync),
 ) -> Vec<RelPath> {
     let abs = dir.to_remote(pool.root());
-    let listed = match session.list(&abs) {
-        Ok(l) => l,
-        Err(e) => {
-            // The root not existing is a normal state for a first push.
-            if dir.is_root() && matches!(reply_code(&e), Some(550)) {
-                found.root_missing = true;
-            }
+    let on_retry = |m: String| on_event(Event::Notice(m));
+    let listed = pool.with_retries(session, &on_retry, |s| {
+        s.list(&abs).map_err(|e| {
             let msg = format!(
                 "cannot list {} on {}: {}",
                 escape(&abs),
-                session.label(),
+                s.label(),
                 describe(&e)
             );
-            found.unreadable.push((dir.clone(), msg));
+            Failure::ftp(msg, &e)
+        })
+    });
+    let listed = match listed {
+        Ok(l) => l,
+        Err(e) => {
+            // The root not existing is a normal state for a first push.
+            if dir.is_root() && Failure::code_of(&e) == Some(550) {
+                found.root_missing = true;
+            }
+            found.unreadable.push((dir.clone(), format!("{e:#}")));
             return Vec::new();
         }
     };
-    on_listed(dir, listed.len());
+    on_event(Event::Listed {
+        entries: listed.len(),
+    });
     let mut subdirs = Vec::new();
     for item in listed {
         match item {

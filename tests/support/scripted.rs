@@ -28,6 +28,8 @@ pub struct Behaviour {
     pub ipv6: bool,
     /// Open the data connection for LIST, send one line, then go silent.
     pub stall_list: bool,
+    /// Answer RNFR with 502, as servers without rename support do.
+    pub refuse_rename: bool,
 }
 
 impl Default for Behaviour {
@@ -38,6 +40,7 @@ impl Default for Behaviour {
             silent: false,
             ipv6: false,
             stall_list: false,
+            refuse_rename: false,
         }
     }
 }
@@ -145,6 +148,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
     let mut out = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
     let mut cwd = "/".to_string();
+    let mut rename_from: Option<String> = None;
     let mut pasv: Option<TcpListener> = None;
     let mut active: Option<std::net::SocketAddr> = None;
     let local_ip = reader.get_ref().local_addr()?.ip();
@@ -312,6 +316,29 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 drop(data);
                 "226 transfer complete".into()
             }
+            "SIZE" => match st.lock().unwrap().nodes.get(&abs(arg)) {
+                Some(Node::File { data, .. }) => format!("213 {}", data.len()),
+                _ => "550 no such file".into(),
+            },
+            "RNFR" if b.refuse_rename => "502 command not implemented".into(),
+            "RNFR" => {
+                rename_from = Some(abs(arg));
+                "350 ready for RNTO".into()
+            }
+            "RNTO" => {
+                let mut st = st.lock().unwrap();
+                match rename_from.take().and_then(|f| st.nodes.remove(&f)) {
+                    Some(node) => {
+                        st.nodes.insert(abs(arg), node);
+                        "250 renamed".into()
+                    }
+                    None => "503 RNFR first".into(),
+                }
+            }
+            "DELE" => match st.lock().unwrap().nodes.remove(&abs(arg)) {
+                Some(_) => "250 deleted".into(),
+                None => "550 no such file".into(),
+            },
             "MKD" => {
                 st.lock().unwrap().nodes.insert(abs(arg), Node::Dir);
                 format!("257 \"{}\" created", abs(arg))

@@ -42,7 +42,7 @@ impl Authenticator for TestAuth {
     }
 }
 
-/// File names (last path component) the server refuses to send or store.
+/// File names (last path component) the server refuses to send, store or rename into.
 type Refused = Arc<Mutex<HashSet<String>>>;
 
 #[derive(Debug)]
@@ -140,6 +140,7 @@ impl StorageBackend<DefaultUser> for Guarded {
         from: P,
         to: P,
     ) -> storage::Result<()> {
+        self.check(&to)?;
         self.inner.rename(user, from, to).await
     }
 
