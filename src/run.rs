@@ -224,7 +224,10 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             dest_times_settable: job.direction == Direction::Pull || pool.caps().mfmt,
         },
     };
+    // Only a complete listing can show an empty source; an incomplete one holds deletes back anyway.
+    let source_complete = source.unreadable.is_empty() && source.errors.is_empty();
     if job.delete
+        && source_complete
         && source.entries.is_empty()
         && !dest.entries.is_empty()
         && !job.allow_empty_source

@@ -521,6 +521,33 @@ mod scripted_server {
         }
     }
 
+    /// Each byte arrives well within the timeout, but the reply never ends: the whole reply
+    /// is bounded, not single reads.
+    #[test]
+    fn a_trickled_endless_reply_times_out() {
+        let srv = Scripted::start(Behaviour {
+            trickle_feat: true,
+            ..Behaviour::default()
+        });
+        let home = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let out = run_in(
+            home.path(),
+            &["ls", "--timeout", "1s", "--retries", "0", &srv.url()],
+            &[],
+        );
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(
+            out.stderr.contains(
+                "FEAT failed: timed out waiting for the server: no complete reply within 1 s"
+            ),
+            "{}",
+            out.all()
+        );
+        // A hang would be cut at 60 s by run_in; this bound only says the watchdog fired.
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+
     #[test]
     fn silent_server_times_out_with_exit_3() {
         let srv = Scripted::start(Behaviour {
@@ -1084,5 +1111,329 @@ mod guards {
         let out = sb.pull(&["--delete", "--allow-empty-source"]);
         assert_eq!(out.code, 0, "{}", out.all());
         assert!(!sb.local.join("backup.tar").exists());
+    }
+}
+
+mod faults {
+    use super::*;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant, SystemTime};
+    use support::scripted::{Behaviour, Scripted};
+
+    fn old() -> SystemTime {
+        SystemTime::now() - Duration::from_secs(86_400)
+    }
+
+    /// Polls `f` for up to 5 s: the in-process server records events asynchronously.
+    fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn uploads_go_to_a_temporary_name_and_are_renamed_into_place() {
+        let sb = Sandbox::new();
+        write(&sb.local, "index.html", b"new");
+        write(&sb.local, "css/site.css", b"css");
+        let out = sb.push(&[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_same_tree(&sb.local, &sb.remote);
+        let want = [
+            "put /.index.html.ftpmirror-part",
+            "rename /.index.html.ftpmirror-part /index.html",
+            "put /css/.site.css.ftpmirror-part",
+            "rename /css/.site.css.ftpmirror-part /css/site.css",
+        ];
+        assert!(
+            eventually(|| want
+                .iter()
+                .all(|w| sb.server.events().iter().any(|e| e == w))),
+            "{:?}",
+            sb.server.events()
+        );
+        assert!(
+            !sb.server.events().iter().any(|e| e == "put /index.html"),
+            "{:?}",
+            sb.server.events()
+        );
+
+        // --no-temp-upload stores straight to the final name.
+        write(&sb.local, "direct.txt", b"d");
+        let out = sb.push(&["--no-temp-upload"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(eventually(|| sb
+            .server
+            .events()
+            .iter()
+            .any(|e| e == "put /direct.txt")));
+    }
+
+    #[test]
+    fn a_refused_rename_is_detected_once_and_uploads_go_direct() {
+        let srv = Scripted::start(Behaviour {
+            refuse_rename: true,
+            ..Behaviour::default()
+        });
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..3 {
+            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
+        }
+        let out = run_in(
+            home.path(),
+            &["push", "-j", "1", local.to_str().unwrap(), &srv.url()],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        for i in 0..3 {
+            assert_eq!(
+                srv.file(&format!("/f{i}.txt")).unwrap().0,
+                format!("file {i}").as_bytes()
+            );
+            assert!(
+                srv.file(&format!("/.f{i}.txt.ftpmirror-part")).is_none(),
+                "temporary file left"
+            );
+        }
+        assert_eq!(
+            out.stderr.matches("refused to rename").count(),
+            1,
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            srv.log().iter().filter(|c| c.starts_with("RNFR")).count(),
+            1,
+            "{:?}",
+            srv.log()
+        );
+    }
+
+    #[test]
+    fn a_download_cut_short_with_226_is_retried_and_never_replaces_the_old_file() {
+        let content = noise(100_000, 9);
+        let srv = Scripted::start(Behaviour::default());
+        srv.put_file("data.bin", &content, old());
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "data.bin", b"old local version");
+        let l = local.to_str().unwrap();
+
+        // No fault armed yet: a plain pull works; then the old file goes back for the faults.
+        let out = run_in(home.path(), &["pull", "--retries", "0", &srv.url(), l], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        write(&local, "data.bin", b"old local version");
+
+        srv.behaviour().cut_retr.store(1, Ordering::SeqCst);
+        let out = run_in(home.path(), &["pull", "--retries", "0", &srv.url(), l], &[]);
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(
+            out.stderr
+                .contains("returned 50000 bytes but the listing said 100000"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            fs::read(local.join("data.bin")).unwrap(),
+            b"old local version"
+        );
+        assert!(!local.join(".data.bin.ftpmirror-part").exists());
+
+        srv.behaviour().cut_retr.store(1, Ordering::SeqCst);
+        let out = run_in(
+            home.path(),
+            &["pull", "--retry-delay", "10ms", &srv.url(), l],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(out.stderr.contains("retry 1/3"), "{}", out.all());
+        assert_eq!(fs::read(local.join("data.bin")).unwrap(), content);
+    }
+
+    #[test]
+    fn an_upload_dropped_mid_stor_never_touches_the_final_file() {
+        let srv = Scripted::start(Behaviour::default());
+        srv.put_file("page.html", b"the live page", old());
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "page.html", &noise(300_000, 4));
+        let l = local.to_str().unwrap();
+
+        srv.behaviour().cut_stor.store(1, Ordering::SeqCst);
+        let out = run_in(home.path(), &["push", "--retries", "0", l, &srv.url()], &[]);
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert_eq!(srv.file("/page.html").unwrap().0, b"the live page");
+
+        srv.behaviour().cut_stor.store(1, Ordering::SeqCst);
+        let out = run_in(
+            home.path(),
+            &["push", "--retry-delay", "10ms", l, &srv.url()],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(srv.file("/page.html").unwrap().0, noise(300_000, 4));
+        let log = srv.log();
+        assert!(
+            !log.iter().any(|c| c == "STOR /page.html"),
+            "never stored under the final name: {log:?}"
+        );
+        assert!(log.iter().any(|c| c == "RNTO /page.html"), "{log:?}");
+    }
+
+    #[test]
+    fn a_listing_reset_half_way_deletes_nothing() {
+        let srv = Scripted::start(Behaviour::default());
+        for i in 0..20 {
+            srv.put_file(&format!("file-{i:02}.txt"), b"x", old());
+        }
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..20 {
+            write(&local, &format!("file-{i:02}.txt"), b"x");
+        }
+        write(&local, "local-extra.txt", b"keep");
+        let l = local.to_str().unwrap();
+
+        srv.behaviour().reset_list.store(1, Ordering::SeqCst);
+        let out = run_in(
+            home.path(),
+            &["pull", "--delete", "--retries", "0", &srv.url(), l],
+            &[],
+        );
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(out.stderr.contains("cannot list /"), "{}", out.all());
+        assert_eq!(snapshot(&local).len(), 21, "nothing deleted");
+
+        srv.behaviour().reset_list.store(1, Ordering::SeqCst);
+        let out = run_in(
+            home.path(),
+            &["pull", "--delete", "--retry-delay", "10ms", &srv.url(), l],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            !local.join("local-extra.txt").exists(),
+            "deleted once the listing was whole"
+        );
+    }
+
+    #[test]
+    fn too_many_connections_shrinks_the_pool_and_finishes() {
+        let srv = Scripted::start(Behaviour {
+            max_sessions: Some(2),
+            ..Behaviour::default()
+        });
+        for i in 0..12 {
+            srv.put_file(
+                &format!("d{}/f{i}.bin", i % 3),
+                &noise(2000 + i, i as u64),
+                old(),
+            );
+        }
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let out = run_in(
+            home.path(),
+            &[
+                "pull",
+                "-j",
+                "4",
+                "--retry-delay",
+                "10ms",
+                &srv.url(),
+                local.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(out.actions("download").len(), 12, "{}", out.all());
+        assert_eq!(
+            out.stderr.matches("refused another session").count(),
+            1,
+            "{}",
+            out.all()
+        );
+        assert!(out.stderr.contains("421"), "{}", out.all());
+        assert_eq!(fs::read(local.join("d2/f11.bin")).unwrap(), noise(2011, 11));
+    }
+
+    /// A slow transfer in a real child process, so a signal can land in the middle of it.
+    fn slow_push(home: &std::path::Path, srv: &Scripted, local: &std::path::Path) -> Child {
+        let child = Command::new(env!("CARGO_BIN_EXE_ftpmirror"))
+            .args(["push", "-j", "1", local.to_str().unwrap(), &srv.url()])
+            .current_dir(home)
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(
+            eventually(|| srv
+                .log()
+                .iter()
+                .any(|c| c == "STOR /.big.bin.ftpmirror-part")),
+            "the upload never started: {:?}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        child
+    }
+
+    fn slow_server() -> Scripted {
+        let srv = Scripted::start(Behaviour {
+            data_delay: Duration::from_millis(40),
+            ..Behaviour::default()
+        });
+        srv.put_file("big.bin", b"the good old version", old());
+        srv
+    }
+
+    #[test]
+    fn sigint_stops_cleanly_with_130_and_a_summary() {
+        let srv = slow_server();
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "big.bin", &noise(800_000, 5));
+        let child = slow_push(home.path(), &srv, &local);
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(stdout.contains("0 uploaded"), "summary printed: {stdout}");
+        assert_eq!(srv.file("/big.bin").unwrap().0, b"the good old version");
+    }
+
+    #[test]
+    fn sigkill_mid_upload_corrupts_nothing_and_the_next_run_finishes() {
+        let srv = slow_server();
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "big.bin", &noise(800_000, 6));
+        let mut child = slow_push(home.path(), &srv, &local);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(srv.file("/big.bin").unwrap().0, b"the good old version");
+
+        let out = run_in(
+            home.path(),
+            &["push", local.to_str().unwrap(), &srv.url()],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(srv.file("/big.bin").unwrap().0, noise(800_000, 6));
     }
 }

@@ -4,6 +4,7 @@ pub mod listing;
 pub mod pool;
 pub mod session;
 pub mod walk;
+pub mod watchdog;
 
 use std::fmt;
 use std::time::Duration;
@@ -98,9 +99,11 @@ pub fn describe(e: &FtpError) -> String {
 /// An I/O error in words; a socket read timeout shows up as `WouldBlock` on Linux.
 pub fn describe_io(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-            "timed out waiting for the server".to_string()
-        }
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => match e.get_ref() {
+            Some(why) => format!("timed out waiting for the server: {why}"),
+            None => "timed out waiting for the server".to_string(),
+        },
+        std::io::ErrorKind::Interrupted => "interrupted".to_string(),
         _ => format!("connection error: {e}"),
     }
 }

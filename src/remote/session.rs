@@ -12,6 +12,7 @@ use suppaftp::{
 };
 
 use super::listing::{self, ParsedLine};
+use super::watchdog::{Fired, Guard};
 use super::{DataMode, Endpoint, Failure, breaks_session, describe, describe_io};
 
 /// What FEAT said the server can do. Capabilities come from FEAT, never from the server's name.
@@ -66,6 +67,8 @@ impl Caps {
 
 pub struct Session {
     ftp: FtpStream,
+    /// Bounds each whole reply and unblocks the session on Ctrl-C.
+    guard: Guard,
     pub caps: Caps,
     label: String,
     timeout: Duration,
@@ -86,12 +89,14 @@ impl Session {
             .map_err(|e| Failure::io(format!("cannot connect to {label}: {e}"), true))?;
         let peer = stream.peer_addr()?;
         let timeout = ep.timeout;
-        let ftp = FtpStream::connect_with_stream(stream).map_err(|e| {
-            Failure::ftp(
-                format!("no FTP greeting from {label}: {}", describe(&e)),
-                &e,
-            )
-        })?;
+        let guard = Guard::register(stream.try_clone()?);
+        let ftp =
+            bounded(&guard, timeout, || FtpStream::connect_with_stream(stream)).map_err(|e| {
+                Failure::ftp(
+                    format!("no FTP greeting from {label}: {}", describe(&e)),
+                    &e,
+                )
+            })?;
         // Data connections go to the control connection's peer, whatever address a 227 reply
         // names: a server must not be able to point us at another host.
         let mut ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
@@ -105,16 +110,18 @@ impl Session {
             DataMode::Active => ftp = ftp.active_mode(timeout),
             DataMode::Passive => ftp.set_mode(Mode::ExtendedPassive),
         }
-        ftp.login(ep.user.as_str(), ep.password.0.as_str())
-            .map_err(|e| {
-                Failure::ftp(
-                    format!("login to {label} as {} failed: {}", ep.user, describe(&e)),
-                    &e,
-                )
-            })?;
-        ftp.transfer_type(FileType::Binary)
+        bounded(&guard, timeout, || {
+            ftp.login(ep.user.as_str(), ep.password.0.as_str())
+        })
+        .map_err(|e| {
+            Failure::ftp(
+                format!("login to {label} as {} failed: {}", ep.user, describe(&e)),
+                &e,
+            )
+        })?;
+        bounded(&guard, timeout, || ftp.transfer_type(FileType::Binary))
             .map_err(|e| Failure::ftp(format!("{label}: TYPE I failed: {}", describe(&e)), &e))?;
-        let caps = match ftp.feat() {
+        let caps = match bounded(&guard, timeout, || ftp.feat()) {
             Ok(features) => Caps::from_feat(&features),
             // No FEAT, or a FEAT reply suppaftp cannot parse: assume nothing.
             Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => Caps::default(),
@@ -127,10 +134,13 @@ impl Session {
         };
         if caps.utf8 {
             // Some servers answer 202 ("already on"); a refusal is not fatal either.
-            match ftp.custom_command(
-                "OPTS UTF8 ON",
-                &[Status::CommandOk, Status::CommandNotImplemented],
-            ) {
+            let opts = || {
+                ftp.custom_command(
+                    "OPTS UTF8 ON",
+                    &[Status::CommandOk, Status::CommandNotImplemented],
+                )
+            };
+            match bounded(&guard, timeout, opts) {
                 Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
                 Err(e) => {
                     return Err(Failure::ftp(
@@ -142,6 +152,7 @@ impl Session {
         }
         Ok(Session {
             ftp,
+            guard,
             caps,
             label,
             timeout,
@@ -165,24 +176,29 @@ impl Session {
         r
     }
 
+    /// Runs one command with its whole reply bounded by the timeout.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut FtpStream) -> FtpResult<T>) -> FtpResult<T> {
+        let (guard, ftp) = (&self.guard, &mut self.ftp);
+        let r = bounded(guard, self.timeout, || f(ftp));
+        self.check(r)
+    }
+
     /// Runs a data command, switching from EPSV to PASV once if the server refuses EPSV.
     fn with_data<T>(&mut self, mut f: impl FnMut(&mut FtpStream) -> FtpResult<T>) -> FtpResult<T> {
-        let r = f(&mut self.ftp);
-        let r = match r {
+        let r = self.guarded(&mut f);
+        match r {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
                 self.epsv = false;
                 self.ftp.set_mode(Mode::Passive);
-                f(&mut self.ftp)
+                self.guarded(f)
             }
             other => other,
-        };
-        self.check(r)
+        }
     }
 
     /// The login directory (`PWD`), used to resolve relative URL paths.
     pub fn pwd(&mut self) -> Result<String> {
-        let r = self.ftp.pwd();
-        let r = self.check(r);
+        let r = self.guarded(|f| f.pwd());
         r.map_err(|e| Failure::ftp(format!("{}: PWD failed: {}", self.label, describe(&e)), &e))
     }
 
@@ -194,8 +210,7 @@ impl Session {
         }
         // LIST takes options and some servers glob its argument, so change into the
         // directory and list "." instead of naming the path.
-        let r = self.ftp.cwd(dir);
-        self.check(r)?;
+        self.guarded(|f| f.cwd(dir))?;
         let lines = if self.list_a != Some(false) {
             match self.data_lines("LIST -a") {
                 Ok(lines) => {
@@ -228,46 +243,47 @@ impl Session {
                 .map(|(_, stream)| stream)
         })?;
         let mut lines = Vec::new();
-        let (closed, read) = run_transfer(&mut self.ftp, stream, self.timeout, |stream| {
-            let mut reader = BufReader::new(stream);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
-                    Ok(0) => break Ok(()),
-                    Ok(_) if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
-                        break Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "listing line too long",
-                        ));
-                    }
-                    Ok(_) => {
-                        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-                        let line = line.strip_suffix(b"\r").unwrap_or(line);
-                        if !line.is_empty() {
-                            lines.push(String::from_utf8_lossy(line).into_owned());
+        let (closed, read) =
+            run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
+                let mut reader = BufReader::new(stream);
+                let mut buf = Vec::new();
+                loop {
+                    buf.clear();
+                    match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
+                        Ok(0) => break Ok(()),
+                        Ok(_) if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
+                            break Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                "listing line too long",
+                            ));
                         }
+                        Ok(_) => {
+                            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                            let line = line.strip_suffix(b"\r").unwrap_or(line);
+                            if !line.is_empty() {
+                                lines.push(String::from_utf8_lossy(line).into_owned());
+                            }
+                        }
+                        Err(e) => break Err(e),
                     }
-                    Err(e) => break Err(e),
                 }
-            }
-        });
+            });
         self.closed(closed, read.is_ok())?;
-        match read {
-            Ok(()) => Ok(lines),
-            Err(e) => {
-                // After a stalled or oversized listing the control connection is suspect.
-                self.broken = true;
-                Err(FtpError::ConnectionError(e))
-            }
-        }
+        read.map(|()| lines).map_err(FtpError::ConnectionError)
     }
 
-    /// Finishes a transfer opened on this session; see [`run_transfer`]. A failed close
-    /// matters only when the data moved: otherwise the data-side error is the cause.
+    /// Finishes a transfer opened on this session; see [`run_transfer`]. When the data did
+    /// not move, the transfer was aborted and the session is retired: the server may already
+    /// have sent its final reply, so ABOR's own reply could leave the control connection one
+    /// reply out of step. A retry reconnects instead. The data-side error is the cause.
     fn closed(&mut self, closed: FtpResult<()>, moved: bool) -> FtpResult<()> {
         let r = self.check(closed);
-        if moved { r } else { Ok(()) }
+        if moved {
+            r
+        } else {
+            self.broken = true;
+            Ok(())
+        }
     }
 
     /// Downloads `remote` into `out`, calling `progress` with each chunk's size.
@@ -281,9 +297,10 @@ impl Session {
     ) -> Result<u64> {
         let stream = self.with_data(|ftp| ftp.retr_as_stream(remote));
         let stream = stream.map_err(|e| self.fail("RETR", remote, &e))?;
-        let (closed, copied) = run_transfer(&mut self.ftp, stream, self.timeout, |stream| {
-            copy(stream, out, progress)
-        });
+        let (closed, copied) =
+            run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
+                copy(stream, out, progress)
+            });
         self.closed(closed, copied.is_ok())
             .map_err(|e| self.fail("RETR", remote, &e))?;
         copied.map_err(|e| match e {
@@ -306,9 +323,10 @@ impl Session {
     ) -> Result<u64> {
         let stream = self.with_data(|ftp| ftp.put_with_stream(remote));
         let stream = stream.map_err(|e| self.fail("STOR", remote, &e))?;
-        let (closed, copied) = run_transfer(&mut self.ftp, stream, self.timeout, |stream| {
-            copy(input, stream, progress)
-        });
+        let (closed, copied) =
+            run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
+                copy(input, stream, progress)
+            });
         self.closed(closed, copied.is_ok())
             .map_err(|e| self.fail("STOR", remote, &e))?;
         copied.map_err(|e| match e {
@@ -324,17 +342,14 @@ impl Session {
     /// Sets a remote file's mtime with MFMT (RFC draft, widely deployed). Seconds precision.
     pub fn set_mtime(&mut self, remote: &str, time: SystemTime) -> Result<()> {
         let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
-        let r = self
-            .ftp
-            .custom_command(format!("MFMT {ts} {remote}"), &[Status::File]);
-        self.check(r)
+        self.guarded(|f| f.custom_command(format!("MFMT {ts} {remote}"), &[Status::File]))
             .map(|_| ())
             .map_err(|e| self.fail("MFMT", remote, &e))
     }
 
     pub fn mkdir(&mut self, remote: &str) -> Result<()> {
-        let r = self.ftp.mkdir(remote);
-        self.check(r).map_err(|e| self.fail("MKD", remote, &e))
+        self.guarded(|f| f.mkdir(remote))
+            .map_err(|e| self.fail("MKD", remote, &e))
     }
 
     /// Creates `remote` and any missing parents. A parent's MKD may fail because it exists;
@@ -349,8 +364,7 @@ impl Session {
             } else {
                 prefix
             };
-            let r = self.ftp.mkdir(&prefix);
-            self.check(r).ok();
+            self.guarded(|f| f.mkdir(&prefix)).ok();
             if self.broken {
                 return Err(Failure::io(
                     format!("MKD {prefix} on {}: connection lost", self.label),
@@ -363,27 +377,25 @@ impl Session {
 
     /// RNFR/RNTO: moves a finished temporary upload over its final name.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
-        let r = self.ftp.rename(from, to);
-        self.check(r)
+        self.guarded(|f| f.rename(from, to))
             .map_err(|e| self.fail("RNFR/RNTO", &format!("{from} -> {to}"), &e))
     }
 
     /// The size the server reports for `remote` (SIZE, RFC 3659; binary mode, so exact).
     pub fn size(&mut self, remote: &str) -> Result<u64> {
-        let r = self.ftp.size(remote);
-        self.check(r)
+        self.guarded(|f| f.size(remote))
             .map(|n| n as u64)
             .map_err(|e| self.fail("SIZE", remote, &e))
     }
 
     pub fn remove_file(&mut self, remote: &str) -> Result<()> {
-        let r = self.ftp.rm(remote);
-        self.check(r).map_err(|e| self.fail("DELE", remote, &e))
+        self.guarded(|f| f.rm(remote))
+            .map_err(|e| self.fail("DELE", remote, &e))
     }
 
     pub fn remove_dir(&mut self, remote: &str) -> Result<()> {
-        let r = self.ftp.rmdir(remote);
-        self.check(r).map_err(|e| self.fail("RMD", remote, &e))
+        self.guarded(|f| f.rmdir(remote))
+            .map_err(|e| self.fail("RMD", remote, &e))
     }
 
     /// "RETR /www/a on host:21: 550 Permission denied".
@@ -400,7 +412,7 @@ impl Session {
     /// Says goodbye politely; errors do not matter at this point.
     pub fn quit(mut self) {
         if !self.broken {
-            let _ = self.ftp.quit();
+            let _ = self.guarded(|f| f.quit());
         }
     }
 }
@@ -411,18 +423,42 @@ impl Session {
 /// Returns how the transfer closed and what `body` returned.
 fn run_transfer<T: TlsStream, R, E>(
     ftp: &mut ImplFtpStream<T>,
+    guard: &Guard,
     mut stream: TransferStream<T>,
     timeout: Duration,
     body: impl FnOnce(&mut TransferStream<T>) -> Result<R, E>,
 ) -> (FtpResult<()>, Result<R, E>) {
     let _ = set_timeouts(stream.get_ref().get_ref(), timeout);
     let result = body(&mut stream);
-    let closed = if result.is_ok() {
-        stream.finish()
-    } else {
-        ftp.abort(stream)
-    };
+    // Waiting for the completion reply is a command like any other: bounded, interruptible.
+    let closed = bounded(guard, timeout, || {
+        if result.is_ok() {
+            stream.finish()
+        } else {
+            ftp.abort(stream)
+        }
+    });
     (closed, result)
+}
+
+/// Runs `f` with the whole reply bounded by `timeout`. A socket the watchdog shut down reads
+/// as a timeout or an interruption, whatever `f` made of the closed connection.
+fn bounded<T>(guard: &Guard, timeout: Duration, f: impl FnOnce() -> FtpResult<T>) -> FtpResult<T> {
+    guard.arm(timeout);
+    let r = f();
+    guard.disarm();
+    // Once the socket was shut down, even an Ok is suspect: suppaftp ends a FEAT reply at EOF.
+    match guard.fired() {
+        Some(Fired::Deadline) => Err(FtpError::ConnectionError(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no complete reply within {} s", timeout.as_secs_f64()),
+        ))),
+        Some(Fired::Interrupt) => Err(FtpError::ConnectionError(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "interrupted",
+        ))),
+        None => r,
+    }
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -30,6 +31,18 @@ pub struct Behaviour {
     pub stall_list: bool,
     /// Answer RNFR with 502, as servers without rename support do.
     pub refuse_rename: bool,
+    /// Faults, each counting down: the next N RETRs send half the file, close, and say 226.
+    pub cut_retr: Arc<AtomicUsize>,
+    /// The next N STORs read a little, reset the data connection, and say 426.
+    pub cut_stor: Arc<AtomicUsize>,
+    /// The next N LISTs send half the listing, reset the data connection, and say 226.
+    pub reset_list: Arc<AtomicUsize>,
+    /// Connections beyond this many at once are greeted with 421 and closed.
+    pub max_sessions: Option<usize>,
+    /// A pause per 8 KiB of RETR/STOR data, to make transfers slow.
+    pub data_delay: Duration,
+    /// Answer FEAT with a never-ending multi-line reply, one byte every 100 ms.
+    pub trickle_feat: bool,
 }
 
 impl Default for Behaviour {
@@ -41,8 +54,26 @@ impl Default for Behaviour {
             ipv6: false,
             stall_list: false,
             refuse_rename: false,
+            cut_retr: Arc::default(),
+            cut_stor: Arc::default(),
+            reset_list: Arc::default(),
+            max_sessions: None,
+            data_delay: Duration::ZERO,
+            trickle_feat: false,
         }
     }
+}
+
+/// Takes one from a fault counter; true if the fault should happen now.
+fn fire(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// Closes with a reset (RST) instead of an orderly FIN.
+fn reset(stream: TcpStream) {
+    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
 }
 
 #[derive(Default)]
@@ -50,10 +81,12 @@ struct State {
     /// Absolute paths ("/a/b") to nodes; "/" is implicit.
     nodes: BTreeMap<String, Node>,
     log: Vec<String>,
+    sessions: usize,
 }
 
 pub struct Scripted {
     pub port: u16,
+    behaviour: Behaviour,
     host: &'static str,
     state: Arc<Mutex<State>>,
 }
@@ -79,7 +112,17 @@ impl Scripted {
             }
         });
         let host = if behaviour.ipv6 { "[::1]" } else { "127.0.0.1" };
-        Scripted { port, host, state }
+        Scripted {
+            port,
+            behaviour,
+            host,
+            state,
+        }
+    }
+
+    /// The server's fault counters, shared with it: arm one with `store(n)`.
+    pub fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
     }
 
     pub fn url(&self) -> String {
@@ -146,9 +189,26 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
         return Ok(());
     }
     let mut out = conn.try_clone()?;
+    let over = {
+        let mut st = st.lock().unwrap();
+        st.sessions += 1;
+        b.max_sessions.is_some_and(|m| st.sessions > m)
+    };
+    struct Leave(Arc<Mutex<State>>);
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            self.0.lock().unwrap().sessions -= 1;
+        }
+    }
+    let _leave = Leave(st.clone());
+    if over {
+        out.write_all(b"421 Too many connections, try again later\r\n")?;
+        return Ok(());
+    }
     let mut reader = BufReader::new(conn);
     let mut cwd = "/".to_string();
     let mut rename_from: Option<String> = None;
+    let mut offset = 0usize;
     let mut pasv: Option<TcpListener> = None;
     let mut active: Option<std::net::SocketAddr> = None;
     let local_ip = reader.get_ref().local_addr()?.ip();
@@ -182,6 +242,16 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             "PASS" if arg == "pw" => "230 logged in".into(),
             "PASS" => "530 Login incorrect.".into(),
             "TYPE" => "200 type set".into(),
+            "FEAT" if b.trickle_feat => {
+                out.write_all(b"211-Features:\r\n")?;
+                for byte in b" SIZE\r\n".iter().cycle() {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if out.write_all(&[*byte]).is_err() {
+                        return Ok(());
+                    }
+                }
+                unreachable!()
+            }
             "FEAT" => {
                 let mut r = String::from("211-Features:\r\n");
                 for f in &b.feat {
@@ -247,7 +317,15 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     p & 255
                 )
             }
-            "LIST" | "RETR" | "STOR" => {
+            "LIST" | "RETR" | "STOR" | "APPE" => {
+                // REST applies to this transfer only; APPE continues from the end.
+                let mut offset = std::mem::take(&mut offset);
+                if cmd.eq_ignore_ascii_case("APPE") {
+                    offset = match st.lock().unwrap().nodes.get(&abs(arg)) {
+                        Some(Node::File { data, .. }) => data.len(),
+                        _ => 0,
+                    };
+                }
                 if pasv.is_none() && active.is_none() {
                     out.write_all(b"425 use PASV or PORT first\r\n")?;
                     continue;
@@ -278,36 +356,83 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         std::thread::sleep(Duration::from_secs(30));
                     }
                     "LIST" => {
-                        let st = st.lock().unwrap();
-                        let prefix = if target == "/" {
-                            "/".to_string()
-                        } else {
-                            format!("{target}/")
-                        };
-                        let mut text = String::from("total 42\r\n");
-                        for (p, n) in st.nodes.iter() {
-                            if let Some(name) = p.strip_prefix(&prefix).filter(|r| !r.contains('/'))
-                            {
-                                text.push_str(&list_line(name, n));
-                                text.push_str("\r\n");
+                        let text = {
+                            let st = st.lock().unwrap();
+                            let prefix = if target == "/" {
+                                "/".to_string()
+                            } else {
+                                format!("{target}/")
+                            };
+                            let mut text = String::from("total 42\r\n");
+                            for (p, n) in st.nodes.iter() {
+                                if let Some(name) =
+                                    p.strip_prefix(&prefix).filter(|r| !r.contains('/'))
+                                {
+                                    text.push_str(&list_line(name, n));
+                                    text.push_str("\r\n");
+                                }
                             }
+                            text
+                        };
+                        if fire(&b.reset_list) {
+                            data.write_all(&text.as_bytes()[..text.len() / 2])?;
+                            reset(data);
+                            out.write_all(b"226 transfer complete\r\n")?;
+                            continue;
                         }
                         data.write_all(text.as_bytes())?;
                     }
                     "RETR" => {
-                        if let Some(Node::File { data: d, .. }) =
-                            st.lock().unwrap().nodes.get(&target)
-                        {
-                            data.write_all(d)?;
+                        let body = match st.lock().unwrap().nodes.get(&target) {
+                            Some(Node::File { data, .. }) => {
+                                data[offset.min(data.len())..].to_vec()
+                            }
+                            _ => Vec::new(),
+                        };
+                        let body = if fire(&b.cut_retr) {
+                            &body[..body.len() / 2]
+                        } else {
+                            &body[..]
+                        };
+                        for chunk in body.chunks(8192) {
+                            std::thread::sleep(b.data_delay);
+                            if data.write_all(chunk).is_err() {
+                                break;
+                            }
                         }
                     }
                     _ => {
+                        let cut = fire(&b.cut_stor);
                         let mut buf = Vec::new();
-                        data.read_to_end(&mut buf)?;
-                        st.lock().unwrap().nodes.insert(
+                        let mut chunk = [0u8; 8192];
+                        loop {
+                            std::thread::sleep(b.data_delay);
+                            let n = data.read(&mut chunk).unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            buf.extend_from_slice(&chunk[..n]);
+                            if cut {
+                                break;
+                            }
+                        }
+                        if cut {
+                            reset(data);
+                            out.write_all(b"426 connection closed; transfer aborted\r\n")?;
+                            continue;
+                        }
+                        let mut st = st.lock().unwrap();
+                        let mut whole = match st.nodes.get(&target) {
+                            Some(Node::File { data, .. }) if offset > 0 => {
+                                data[..offset.min(data.len())].to_vec()
+                            }
+                            _ => Vec::new(),
+                        };
+                        whole.extend_from_slice(&buf);
+                        st.nodes.insert(
                             target,
                             Node::File {
-                                data: buf,
+                                data: whole,
                                 mtime: SystemTime::now(),
                             },
                         );
@@ -316,6 +441,14 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 drop(data);
                 "226 transfer complete".into()
             }
+            "REST" => match arg.parse() {
+                Ok(n) => {
+                    offset = n;
+                    format!("350 restarting at {n}")
+                }
+                Err(_) => "501 bad offset".into(),
+            },
+            "ABOR" => "226 abort done".into(),
             "SIZE" => match st.lock().unwrap().nodes.get(&abs(arg)) {
                 Some(Node::File { data, .. }) => format!("213 {}", data.len()),
                 _ => "550 no such file".into(),
