@@ -141,6 +141,12 @@ pub struct SyncArgs {
     /// Upload straight to the final name instead of a temporary name renamed into place.
     #[arg(long)]
     pub no_temp_upload: bool,
+    /// Continue partial transfers whatever the file size [default: files of 1 MiB and more].
+    #[arg(long = "continue", conflicts_with = "no_continue")]
+    pub continue_: bool,
+    /// Never continue partial transfers: start every transfer from the beginning.
+    #[arg(long)]
+    pub no_continue: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

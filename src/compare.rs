@@ -33,6 +33,8 @@ pub enum Reason {
     TypeDiffers,
     /// The destination has it and the source does not (`--delete`).
     Extra,
+    /// A partial transfer from an earlier run that nothing will continue (`--delete`).
+    Leftover,
 }
 
 impl fmt::Display for Reason {
@@ -49,6 +51,7 @@ impl fmt::Display for Reason {
             ),
             Reason::TypeDiffers => f.write_str("file/directory conflict"),
             Reason::Extra => f.write_str("not in source"),
+            Reason::Leftover => f.write_str("leftover partial transfer"),
         }
     }
 }

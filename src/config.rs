@@ -20,6 +20,8 @@ pub const DEFAULT_PARALLEL: u16 = 4;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Partial transfers of files this large and up are kept and continued by default.
+pub const DEFAULT_RESUME_MIN: u64 = 1 << 20;
 
 #[derive(Debug, Clone)]
 pub enum Job {
@@ -42,6 +44,8 @@ pub struct SyncJob {
     pub allow_empty_source: bool,
     /// Upload to `.NAME.ftpmirror-part` and rename into place (`--no-temp-upload` turns it off).
     pub temp_upload: bool,
+    /// Keep and continue partial transfers of files at least this large; `None`: never.
+    pub resume_min: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +138,11 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         max_delete: sync.max_delete,
         allow_empty_source: sync.allow_empty_source,
         temp_upload: !sync.no_temp_upload,
+        resume_min: match (sync.continue_, sync.no_continue) {
+            (_, true) => None,
+            (true, false) => Some(0),
+            (false, false) => Some(DEFAULT_RESUME_MIN),
+        },
     })
 }
 

@@ -2,13 +2,15 @@
 //! mkdirs (parents first), transfers in parallel, then deletes — files before directories,
 //! deepest first, and none at all if anything failed or any listing was incomplete.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
 use anyhow::{Context, Result, bail};
 
+use crate::config::SyncJob;
 use crate::event::Event;
 use crate::interrupt;
 use crate::path::RelPath;
@@ -20,6 +22,8 @@ pub struct Executor<'a> {
     pool: &'a Pool,
     local_root: &'a Path,
     direction: Direction,
+    /// Keep and continue partial transfers of files this large; `None`: never.
+    resume_min: Option<u64>,
     events: Sender<Event>,
     failures: AtomicUsize,
     temp_upload: bool,
@@ -28,20 +32,15 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(
-        pool: &'a Pool,
-        local_root: &'a Path,
-        direction: Direction,
-        temp_upload: bool,
-        events: Sender<Event>,
-    ) -> Self {
+    pub fn new(pool: &'a Pool, job: &'a SyncJob, events: Sender<Event>) -> Self {
         Executor {
             pool,
-            local_root,
-            direction,
+            local_root: &job.local,
+            direction: job.direction,
+            resume_min: job.resume_min.filter(|_| pool.caps().rest_stream),
             events,
             failures: AtomicUsize::new(0),
-            temp_upload,
+            temp_upload: job.temp_upload,
             rename_refused: AtomicBool::new(false),
         }
     }
@@ -206,20 +205,25 @@ impl<'a> Executor<'a> {
     /// One remote action, retried on transient failures over a reconnected session.
     fn remote_op(&self, s: &mut Session, a: &Action) -> (u64, Result<()>) {
         let on_retry = |m: String| self.notice(format!("{} {}: {m}", a.op.label(), a.path));
-        let r = self
-            .pool
-            .with_retries(s, &on_retry, |s| self.remote_once(s, a));
+        // The planner's resume offset holds for the first attempt; a retry continues from what
+        // the failed attempt kept, if anything.
+        let mut first = true;
+        let r = self.pool.with_retries(s, &on_retry, |s| {
+            let r = self.remote_once(s, a, first);
+            first = false;
+            r
+        });
         match r {
             Ok(n) => (n, Ok(())),
             Err(e) => (0, Err(e)),
         }
     }
 
-    fn remote_once(&self, s: &mut Session, a: &Action) -> Result<u64> {
+    fn remote_once(&self, s: &mut Session, a: &Action, first: bool) -> Result<u64> {
         let remote = a.path.to_remote(self.pool.root());
         match (self.direction, a.op) {
-            (Direction::Push, Op::Upload) => self.upload(s, a, &remote),
-            (Direction::Pull, Op::Download) => self.download(s, a, &remote),
+            (Direction::Push, Op::Upload) => self.upload(s, a, &remote, first),
+            (Direction::Pull, Op::Download) => self.download(s, a, &remote, first),
             (Direction::Push, Op::Mkdir) => s.mkdir(&remote).map(|()| 0),
             (Direction::Push, Op::Delete) => s.remove_file(&remote).map(|()| 0),
             (Direction::Push, Op::Rmdir) => s.remove_dir(&remote).map(|()| 0),
@@ -232,7 +236,7 @@ impl<'a> Executor<'a> {
     /// (RNFR/RNTO), so nobody ever sees a half-written file under the real name. If the server
     /// refuses the rename, says so once and uploads directly from then on. The size is checked
     /// from the byte count and, where the server offers SIZE, from the server.
-    fn upload(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
+    fn upload(&self, s: &mut Session, a: &Action, remote: &str, first: bool) -> Result<u64> {
         let via_temp = self.temp_upload && !self.rename_refused.load(Ordering::SeqCst);
         let target = if via_temp {
             let parent = a.path.parent().unwrap_or_default();
@@ -243,32 +247,33 @@ impl<'a> Executor<'a> {
         } else {
             remote.to_string()
         };
-        let sent = self.store_file(s, a, &target);
-        if via_temp {
-            let renamed = sent.and_then(|n| s.rename(&target, remote).map(|()| n));
-            match renamed {
-                Ok(_) => {}
-                Err(e) => {
-                    // Leave no temporary file behind, unless the connection is gone anyway.
-                    if !s.broken {
-                        let _ = s.remove_file(&target);
-                    }
-                    let refused = Failure::code_of(&e).is_some_and(|c| c >= 500)
-                        && e.to_string().starts_with("RNFR/RNTO");
-                    if !refused {
-                        return Err(e);
-                    }
-                    if !self.rename_refused.swap(true, Ordering::SeqCst) {
-                        self.notice(format!(
-                            "the server refused to rename an upload into place ({e:#}); \
-                             uploading directly to the final names for the rest of this run"
-                        ));
-                    }
-                    self.store_file(s, a, remote)?;
-                }
+        let offset = if first && via_temp { a.resume_from } else { 0 };
+        let stored = self.store_file(s, a, &target, offset).and_then(|n| {
+            if via_temp {
+                s.rename(&target, remote).map(|()| n)
+            } else {
+                Ok(n)
             }
-        } else {
-            sent?;
+        });
+        if let Err(e) = stored {
+            let refused = via_temp
+                && Failure::code_of(&e).is_some_and(|c| c >= 500)
+                && e.to_string().starts_with("RNFR/RNTO");
+            // Keep a large partial upload for the next attempt or run; remove anything else.
+            let keep = !refused && self.keeps_partial(a, &e);
+            if via_temp && !keep && !s.broken {
+                let _ = s.remove_file(&target);
+            }
+            if !refused {
+                return Err(e);
+            }
+            if !self.rename_refused.swap(true, Ordering::SeqCst) {
+                self.notice(format!(
+                    "the server refused to rename an upload into place ({e:#}); \
+                     uploading directly to the final names for the rest of this run"
+                ));
+            }
+            self.store_file(s, a, remote, 0)?;
         }
         if self.pool.caps().size {
             let on_server = s.size(remote)?;
@@ -291,37 +296,72 @@ impl<'a> Executor<'a> {
         Ok(a.size)
     }
 
-    /// STOR of the local file for `a` to `target`; the byte count must match the listed size.
-    fn store_file(&self, s: &mut Session, a: &Action, target: &str) -> Result<u64> {
+    /// STOR of the local file for `a` to `target`, from `offset` on (REST); the bytes sent
+    /// must add up to the listed size.
+    fn store_file(&self, s: &mut Session, a: &Action, target: &str, offset: u64) -> Result<u64> {
         let local = self.local_path(&a.path);
         let mut file =
             File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
-        let sent = s.store(target, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
-        if sent != a.size {
+        file.seek(SeekFrom::Start(offset))
+            .with_context(|| format!("cannot seek in {}", local.display()))?;
+        let sent = s.store(target, offset, &mut file, &mut |n| {
+            self.send(Event::Bytes(n))
+        })?;
+        if offset + sent != a.size {
             bail!(
-                "{} changed during the upload: sent {sent} bytes, expected {}",
+                "{} changed during the upload: sent {} bytes, expected {}",
                 local.display(),
+                offset + sent,
                 a.size
             );
         }
         Ok(sent)
     }
 
+    /// Whether a transfer that failed with `e` keeps its partial file for a later attempt:
+    /// large enough, continuing allowed (`--continue` and REST STREAM), and a failure of the
+    /// connection or a stop, not a refusal.
+    fn keeps_partial(&self, a: &Action, e: &anyhow::Error) -> bool {
+        self.resume_min.is_some_and(|m| a.size >= m)
+            && (Failure::is_transient(e) || interrupt::requested())
+    }
+
     /// Downloads into `.NAME.ftpmirror-part` beside the target, checks the size, sets the
     /// mtime, then renames over the target: the old file stays intact until the new one is whole.
-    fn download(&self, s: &mut Session, a: &Action, remote: &str) -> Result<u64> {
+    fn download(&self, s: &mut Session, a: &Action, remote: &str, first: bool) -> Result<u64> {
         let target = self.local_path(&a.path);
         let part = target.with_file_name(part_name(a.path.name()));
-        let mut file =
-            File::create(&part).with_context(|| format!("cannot create {}", part.display()))?;
+        let kept = fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let wanted = if first {
+            a.resume_from
+        } else if self.resume_min.is_some() {
+            kept
+        } else {
+            0
+        };
+        // Continue only from a part that is exactly as long as expected and shorter than the file.
+        let offset = if wanted > 0 && wanted == kept && kept < a.size {
+            kept
+        } else {
+            0
+        };
+        let mut file = if offset > 0 {
+            OpenOptions::new().append(true).open(&part)
+        } else {
+            File::create(&part)
+        }
+        .with_context(|| format!("cannot create {}", part.display()))?;
         let result = (|| {
-            let got = s.retrieve(remote, &mut file, &mut |n| self.send(Event::Bytes(n)))?;
-            if got != a.size {
+            let got = s.retrieve(remote, offset, &mut file, &mut |n| {
+                self.send(Event::Bytes(n))
+            })?;
+            if offset + got != a.size {
                 // A data connection that ended early, whatever the server replied after it.
                 return Err(Failure::io(
                     format!(
-                        "RETR {} returned {got} bytes but the listing said {}",
+                        "RETR {} returned {} bytes but the listing said {}",
                         escape(remote),
+                        offset + got,
                         a.size
                     ),
                     true,
@@ -336,8 +376,16 @@ impl<'a> Executor<'a> {
             })?;
             Ok(got)
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&part);
+        if let Err(e) = &result {
+            let has_data = file.metadata().map(|m| m.len() > 0).unwrap_or(false);
+            if self.keeps_partial(a, e) && has_data {
+                // Dated like the remote file, so the next run sees it as a part of this version.
+                if let Some(t) = a.mtime {
+                    let _ = file.set_modified(t);
+                }
+            } else {
+                let _ = fs::remove_file(&part);
+            }
         }
         result
     }

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use crate::compare::{CompareOpts, Reason, needs_transfer};
 use crate::path::RelPath;
-use crate::tree::{Entry, Kind, Tree};
+use crate::tree::{Entry, Kind, Tree, part_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -49,11 +49,18 @@ pub struct Action {
     /// The source's mtime, given to the destination after a transfer.
     pub mtime: Option<SystemTime>,
     pub reason: Reason,
+    /// Bytes a partial transfer from an earlier run already holds: the transfer continues
+    /// from there (REST). 0 starts from the beginning.
+    pub resume_from: u64,
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<8} {}  ({})", self.op.label(), self.path, self.reason)
+        write!(f, "{:<8} {}  ({}", self.op.label(), self.path, self.reason)?;
+        if self.resume_from > 0 {
+            write!(f, "; resume at {} of {} bytes", self.resume_from, self.size)?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -132,6 +139,9 @@ pub struct PlanOpts {
     pub direction: Direction,
     pub delete: bool,
     pub compare: CompareOpts,
+    /// Continue partial transfers of files at least this large; `None` never continues
+    /// (no `--continue`, or the server has no REST STREAM).
+    pub resume_min: Option<u64>,
 }
 
 /// What to do, phase by phase. The executor runs the phases in this order.
@@ -164,8 +174,9 @@ impl Plan {
         !self.create_root && self.actions().next().is_none()
     }
 
+    /// Bytes this plan moves: continued transfers count only what is left.
     pub fn transfer_bytes(&self) -> u64 {
-        self.transfers.iter().map(|a| a.size).sum()
+        self.transfers.iter().map(|a| a.size - a.resume_from).sum()
     }
 }
 
@@ -224,7 +235,10 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
             }
         };
         let op = if s.is_dir() { Op::Mkdir } else { transfer_op };
-        let action = source_action(op, path, s, reason);
+        let mut action = source_action(op, path, s, reason);
+        if op != Op::Mkdir {
+            action.resume_from = resumable(s, dest.parts.get(path), opts.resume_min);
+        }
         if op == Op::Mkdir {
             plan.mkdirs.push(action);
         } else {
@@ -234,6 +248,17 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
     order_removals(&mut plan.clear);
 
     if opts.delete {
+        // Partial transfers of files this run does not transfer: left over from runs cut short.
+        // (A transfer that does not continue its part overwrites it.)
+        for (target, part) in &dest.parts {
+            let transferred = plan.transfers.iter().any(|a| &a.path == target);
+            let part_path = target
+                .parent()
+                .and_then(|p| p.join(&part_name(target.name())).ok());
+            if let (false, Some(p)) = (transferred, part_path) {
+                plan.deletes.push(removal(&p, part, Reason::Leftover));
+            }
+        }
         for (path, d) in &dest.entries {
             let gone = !source.entries.contains_key(path);
             let protected = dest.is_unreadable(path)
@@ -249,6 +274,26 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
     plan
 }
 
+/// How much of `part` (the destination's partial copy) can be kept: all of it when it is
+/// shorter than the source, the file is large enough to bother, and the part is not older
+/// than the source (allowing for the coarser clock), so a changed source is never spliced
+/// onto old bytes. 0 otherwise.
+fn resumable(source: &Entry, part: Option<&Entry>, min: Option<u64>) -> u64 {
+    let (Some(part), Some(min)) = (part, min) else {
+        return 0;
+    };
+    let (Some(sm), Some(pm)) = (source.mtime, part.mtime) else {
+        return 0;
+    };
+    let window = sm.precision.max(pm.precision).window();
+    let fresh = pm.time + window >= sm.time;
+    if source.size >= min && part.size > 0 && part.size < source.size && fresh {
+        part.size
+    } else {
+        0
+    }
+}
+
 fn source_action(op: Op, path: &RelPath, s: &Entry, reason: Reason) -> Action {
     Action {
         op,
@@ -256,6 +301,7 @@ fn source_action(op: Op, path: &RelPath, s: &Entry, reason: Reason) -> Action {
         size: if op == Op::Mkdir { 0 } else { s.size },
         mtime: s.mtime.map(|m| m.time),
         reason,
+        resume_from: 0,
     }
 }
 
@@ -266,6 +312,7 @@ fn removal(path: &RelPath, d: &Entry, reason: Reason) -> Action {
         size: 0,
         mtime: None,
         reason,
+        resume_from: 0,
     }
 }
 
@@ -325,6 +372,7 @@ mod tests {
                 size_only: false,
                 dest_times_settable: true,
             },
+            resume_min: Some(100),
         }
     }
 
@@ -476,6 +524,71 @@ mod tests {
         );
         let p = plan(&src, &dst, opts(true));
         assert_eq!(summary(&p), ["delete other"]);
+    }
+
+    #[test]
+    fn partial_transfers_are_continued_only_when_safe() {
+        let src = tree(
+            &[
+                ("big", 1000, 50),
+                ("small", 50, 50),
+                ("changed", 1000, 500),
+                ("done", 1000, 50),
+            ],
+            Precision::Exact,
+        );
+        let mut dst = Tree::new();
+        for (name, size, secs) in [
+            ("big", 400, 60),
+            ("small", 20, 60),
+            ("changed", 400, 60),
+            ("done", 1000, 60),
+            ("orphan", 5, 60),
+        ] {
+            let p = RelPath::parse(&format!(".{name}.ftpmirror-part")).unwrap();
+            dst.insert(p, Entry::file(size, t(secs, Precision::Second)));
+        }
+        let p = plan(&src, &dst, opts(false));
+        let resume: Vec<(String, u64)> = p
+            .transfers
+            .iter()
+            .map(|a| (a.path.to_string(), a.resume_from))
+            .collect();
+        // small: under the size threshold; changed: the source is newer than the part;
+        // done: the part is not shorter than the file.
+        assert_eq!(
+            resume,
+            [
+                ("big".into(), 400),
+                ("changed".into(), 0),
+                ("done".into(), 0),
+                ("small".into(), 0)
+            ]
+        );
+        assert!(
+            p.transfers[0]
+                .to_string()
+                .ends_with("(missing; resume at 400 of 1000 bytes)")
+        );
+        assert!(
+            p.deletes.is_empty(),
+            "parts are never deleted without --delete"
+        );
+
+        let p = plan(&src, &dst, opts(true));
+        let gone: Vec<String> = p.deletes.iter().map(|a| a.path.to_string()).collect();
+        assert_eq!(gone, [".orphan.ftpmirror-part"]);
+
+        let never = PlanOpts {
+            resume_min: None,
+            ..opts(false)
+        };
+        assert!(
+            plan(&src, &dst, never)
+                .transfers
+                .iter()
+                .all(|a| a.resume_from == 0)
+        );
     }
 
     #[test]

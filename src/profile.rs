@@ -163,6 +163,9 @@ pub struct Keys {
     pub max_delete: Option<MaxDelete>,
     pub allow_empty_source: Option<bool>,
     pub no_temp_upload: Option<bool>,
+    /// `true`: `--continue`; `false`: `--no-continue`; absent: the default threshold.
+    #[serde(rename = "continue")]
+    pub continue_: Option<bool>,
     pub log_file: Option<String>,
     pub summary_json: Option<String>,
     pub quiet: Option<bool>,
@@ -207,6 +210,7 @@ impl Keys {
             max_delete: self.max_delete.or(d.max_delete),
             allow_empty_source: self.allow_empty_source.or(d.allow_empty_source),
             no_temp_upload: self.no_temp_upload.or(d.no_temp_upload),
+            continue_: self.continue_.or(d.continue_),
             log_file: self.log_file.or(d.log_file),
             summary_json: self.summary_json.or(d.summary_json),
             quiet: self.quiet.or(d.quiet),
@@ -433,6 +437,9 @@ impl ProfileFile {
             max_delete: f_sync.max_delete.or(k.max_delete),
             allow_empty_source: k.allow_empty_source.unwrap_or(false) || f_sync.allow_empty_source,
             no_temp_upload: k.no_temp_upload.unwrap_or(false) || f_sync.no_temp_upload,
+            // A flag given to `run` wins over the profile's `continue:` either way.
+            continue_: f_sync.continue_ || (!f_sync.no_continue && k.continue_ == Some(true)),
+            no_continue: f_sync.no_continue || (!f_sync.continue_ && k.continue_ == Some(false)),
         };
         let conn = ConnArgs {
             parallel: f_conn.parallel.or(k.parallel),

@@ -223,6 +223,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             size_only: job.size_only,
             dest_times_settable: job.direction == Direction::Pull || pool.caps().mfmt,
         },
+        resume_min: job.resume_min.filter(|_| pool.caps().rest_stream),
     };
     // Only a complete listing can show an empty source; an incomplete one holds deletes back anyway.
     let source_complete = source.unreadable.is_empty() && source.errors.is_empty();
@@ -290,7 +291,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        let executor = Executor::new(&pool, &job.local, job.direction, job.temp_upload, tx);
+        let executor = Executor::new(&pool, job, tx);
         s.spawn(move || executor.execute(&plan, hold_deletes));
         for ev in rx {
             report.record(&ev);

@@ -289,13 +289,18 @@ impl Session {
     /// Downloads `remote` into `out`, calling `progress` with each chunk's size.
     /// Returns the bytes received; a broken data connection is an error even if the server
     /// then replies 226.
+    /// `offset` > 0 continues a partial download (REST, then RETR).
     pub fn retrieve(
         &mut self,
         remote: &str,
+        offset: u64,
         out: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let stream = self.with_data(|ftp| ftp.retr_as_stream(remote));
+        let stream = self.with_data(|ftp| {
+            ftp.resume_transfer(offset as usize)?;
+            ftp.retr_as_stream(remote)
+        });
         let stream = stream.map_err(|e| self.fail("RETR", remote, &e))?;
         let (closed, copied) =
             run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
@@ -315,13 +320,18 @@ impl Session {
 
     /// Uploads `input` to `remote`. A local read error aborts the transfer (ABOR) rather than
     /// closing the data connection, which the server would take as a complete file.
+    /// `offset` > 0 continues a partial upload (REST, then STOR): `input` must start there.
     pub fn store(
         &mut self,
         remote: &str,
+        offset: u64,
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let stream = self.with_data(|ftp| ftp.put_with_stream(remote));
+        let stream = self.with_data(|ftp| {
+            ftp.resume_transfer(offset as usize)?;
+            ftp.put_with_stream(remote)
+        });
         let stream = stream.map_err(|e| self.fail("STOR", remote, &e))?;
         let (closed, copied) =
             run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {

@@ -43,12 +43,16 @@ pub struct Behaviour {
     pub data_delay: Duration,
     /// Answer FEAT with a never-ending multi-line reply, one byte every 100 ms.
     pub trickle_feat: bool,
+    /// Where a cut RETR stops, as a fraction of the file.
+    pub cut_fraction: f64,
+    /// How many bytes a cut STOR takes (and keeps, as real servers do) before the reset.
+    pub cut_stor_after: usize,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
         Behaviour {
-            feat: vec!["SIZE", "MDTM", "MFMT", "UTF8"],
+            feat: vec!["SIZE", "MDTM", "MFMT", "UTF8", "REST STREAM"],
             epsv: false,
             silent: false,
             ipv6: false,
@@ -60,6 +64,8 @@ impl Default for Behaviour {
             max_sessions: None,
             data_delay: Duration::ZERO,
             trickle_feat: false,
+            cut_fraction: 0.5,
+            cut_stor_after: 1,
         }
     }
 }
@@ -82,6 +88,9 @@ struct State {
     nodes: BTreeMap<String, Node>,
     log: Vec<String>,
     sessions: usize,
+    /// RETR bytes sent and STOR bytes received, over all sessions.
+    sent: usize,
+    received: usize,
 }
 
 pub struct Scripted {
@@ -157,6 +166,12 @@ impl Scripted {
             Some(Node::File { data, mtime }) => Some((data.clone(), *mtime)),
             _ => None,
         }
+    }
+
+    /// (RETR bytes sent, STOR bytes received) so far.
+    pub fn traffic(&self) -> (usize, usize) {
+        let st = self.state.lock().unwrap();
+        (st.sent, st.received)
     }
 
     /// Every command received, PASS included (the test checks what the client sent).
@@ -390,10 +405,11 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                             _ => Vec::new(),
                         };
                         let body = if fire(&b.cut_retr) {
-                            &body[..body.len() / 2]
+                            &body[..(body.len() as f64 * b.cut_fraction) as usize]
                         } else {
                             &body[..]
                         };
+                        st.lock().unwrap().sent += body.len();
                         for chunk in body.chunks(8192) {
                             std::thread::sleep(b.data_delay);
                             if data.write_all(chunk).is_err() {
@@ -412,16 +428,12 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                                 break;
                             }
                             buf.extend_from_slice(&chunk[..n]);
-                            if cut {
+                            if cut && buf.len() >= b.cut_stor_after {
                                 break;
                             }
                         }
-                        if cut {
-                            reset(data);
-                            out.write_all(b"426 connection closed; transfer aborted\r\n")?;
-                            continue;
-                        }
                         let mut st = st.lock().unwrap();
+                        st.received += buf.len();
                         let mut whole = match st.nodes.get(&target) {
                             Some(Node::File { data, .. }) if offset > 0 => {
                                 data[..offset.min(data.len())].to_vec()
@@ -436,6 +448,13 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                                 mtime: SystemTime::now(),
                             },
                         );
+                        if cut {
+                            // The partial file stays, as on real servers.
+                            drop(st);
+                            reset(data);
+                            out.write_all(b"426 connection closed; transfer aborted\r\n")?;
+                            continue;
+                        }
                     }
                 }
                 drop(data);
