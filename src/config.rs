@@ -25,7 +25,7 @@ pub const DEFAULT_RESUME_MIN: u64 = 1 << 20;
 
 #[derive(Debug, Clone)]
 pub enum Job {
-    Sync(SyncJob),
+    Sync(Box<SyncJob>),
     Ls,
 }
 
@@ -102,7 +102,9 @@ impl Env {
 impl Config {
     pub fn resolve(req: Request, env: &Env) -> Result<Config> {
         let job = match req.sync {
-            Some((direction, local)) => Job::Sync(sync_job(direction, local, &req.sync_args)?),
+            Some((direction, local)) => {
+                Job::Sync(Box::new(sync_job(direction, local, &req.sync_args)?))
+            }
             None => Job::Ls,
         };
         let url = FtpUrl::parse(&req.url)?;

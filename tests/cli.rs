@@ -1579,7 +1579,7 @@ mod resume {
             .expect("the partial upload is kept")
             .0
             .len();
-        assert!(kept >= SIZE * 2 / 5 && kept < SIZE, "{kept}");
+        assert!((SIZE * 2 / 5..SIZE).contains(&kept), "{kept}");
 
         let before = srv.traffic().1;
         let out = run_in(home.path(), &["push", l, &srv.url()], &[]);
