@@ -173,6 +173,25 @@ pub struct ConnArgs {
     /// Wait before the first retry, doubled for each next one [default: 1s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub retry_delay: Option<Duration>,
+    /// FTPS: explicit (AUTH TLS, port 21; what ftps:// means) or implicit (TLS from the start, port 990).
+    #[arg(long, value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+    /// Trust the CA certificates in this PEM file too, besides the system's (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Vec<PathBuf>,
+    /// Accept exactly the server certificate with this SHA-256 fingerprint, self-signed or not (repeatable).
+    #[arg(long, value_name = "HASH", value_parser = crate::remote::tls::parse_pin)]
+    pub pin_sha256: Vec<[u8; 32]>,
+    /// Do not check the server certificate at all (a warning is printed on every run).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `--tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsMode {
+    Explicit,
+    Implicit,
 }
 
 #[derive(Debug, Clone, Default, Args)]

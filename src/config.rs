@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{ConnArgs, OutputArgs, SyncArgs};
+use crate::cli::{self, ConnArgs, OutputArgs, SyncArgs};
 use crate::filter::Filter;
 use crate::netrc;
 use crate::plan::{Direction, MaxDelete};
 use crate::remote::pool::RetryPolicy;
+use crate::remote::tls::{self, TlsMode, TlsOptions, TlsSetup};
 use crate::remote::{DataMode, Endpoint, Secret};
 use crate::url::FtpUrl;
 
@@ -191,9 +192,11 @@ fn endpoint(
         bail!("the user name or password contains CR, LF or NUL");
     }
     let path = url.path.clone();
+    let tls = tls_setup(&url, conn)?;
+    let implicit = tls.as_ref().is_some_and(|t| t.mode == TlsMode::Implicit);
     Ok(Endpoint {
         host: url.host,
-        port: url.port,
+        port: url.port.unwrap_or(if implicit { 990 } else { 21 }),
         user,
         password: Secret(password),
         path,
@@ -203,7 +206,35 @@ fn endpoint(
         } else {
             DataMode::Passive
         },
+        tls,
     })
+}
+
+/// FTPS when the URL is `ftps://` or `--tls` is given; certificate flags need one of them.
+fn tls_setup(url: &FtpUrl, conn: &ConnArgs) -> Result<Option<TlsSetup>> {
+    let mode = match (conn.tls, url.tls) {
+        (Some(cli::TlsMode::Implicit), _) => Some(TlsMode::Implicit),
+        (Some(cli::TlsMode::Explicit), _) | (None, true) => Some(TlsMode::Explicit),
+        (None, false) => None,
+    };
+    let Some(mode) = mode else {
+        if !conn.ca_file.is_empty() || !conn.pin_sha256.is_empty() || conn.insecure {
+            bail!(
+                "--ca-file, --pin-sha256 and --insecure are for FTPS: use an ftps:// URL or --tls"
+            );
+        }
+        return Ok(None);
+    };
+    let opts = TlsOptions {
+        ca_files: conn.ca_file.clone(),
+        pins: conn.pin_sha256.clone(),
+        insecure: conn.insecure,
+    };
+    Ok(Some(TlsSetup {
+        mode,
+        config: tls::client_config(&opts)?,
+        insecure: conn.insecure,
+    }))
 }
 
 /// Reads a password file: its first line, without the line ending.

@@ -55,6 +55,13 @@ pub enum DirectionKey {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+pub enum TlsKey {
+    Explicit,
+    Implicit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ModeKey {
     Passive,
     Active,
@@ -71,6 +78,14 @@ pub enum OneOrMany {
 }
 
 impl OneOrMany {
+    fn is_empty(&self) -> bool {
+        match self {
+            OneOrMany::One(_) => false,
+            OneOrMany::None => true,
+            OneOrMany::Many(v) => v.is_empty(),
+        }
+    }
+
     fn into_vec(self) -> Vec<String> {
         match self {
             OneOrMany::One(s) => vec![s],
@@ -166,6 +181,12 @@ pub struct Keys {
     /// `true`: `--continue`; `false`: `--no-continue`; absent: the default threshold.
     #[serde(rename = "continue")]
     pub continue_: Option<bool>,
+    pub tls: Option<TlsKey>,
+    #[serde(default)]
+    pub ca_file: OneOrMany,
+    #[serde(default)]
+    pub pin_sha256: OneOrMany,
+    pub insecure: Option<bool>,
     pub log_file: Option<String>,
     pub summary_json: Option<String>,
     pub quiet: Option<bool>,
@@ -211,6 +232,18 @@ impl Keys {
             allow_empty_source: self.allow_empty_source.or(d.allow_empty_source),
             no_temp_upload: self.no_temp_upload.or(d.no_temp_upload),
             continue_: self.continue_.or(d.continue_),
+            tls: self.tls.or(d.tls),
+            ca_file: if self.ca_file.is_empty() {
+                d.ca_file
+            } else {
+                self.ca_file
+            },
+            pin_sha256: if self.pin_sha256.is_empty() {
+                d.pin_sha256
+            } else {
+                self.pin_sha256
+            },
+            insecure: self.insecure.or(d.insecure),
             log_file: self.log_file.or(d.log_file),
             summary_json: self.summary_json.or(d.summary_json),
             quiet: self.quiet.or(d.quiet),
@@ -449,6 +482,33 @@ impl ProfileFile {
             timeout: f_conn.timeout.or(k.timeout),
             retries: f_conn.retries.or(k.retries),
             retry_delay: f_conn.retry_delay.or(k.retry_delay),
+            tls: f_conn.tls.or(k.tls.map(|t| match t {
+                TlsKey::Explicit => crate::cli::TlsMode::Explicit,
+                TlsKey::Implicit => crate::cli::TlsMode::Implicit,
+            })),
+            ca_file: {
+                let mut files = Vec::new();
+                for f in k.ca_file.into_vec() {
+                    files.extend(path(Some(f))?);
+                }
+                files.extend(f_conn.ca_file.iter().cloned());
+                files
+            },
+            pin_sha256: {
+                let mut pins = Vec::new();
+                for p in k.pin_sha256.into_vec() {
+                    let p = self.interpolate(name, &p, env)?;
+                    pins.push(crate::remote::tls::parse_pin(&p).map_err(|e| {
+                        anyhow!(
+                            "invalid pin_sha256 at {} in profile '{name}': {e}",
+                            self.locate(name, "pin_sha256")
+                        )
+                    })?);
+                }
+                pins.extend(f_conn.pin_sha256.iter().copied());
+                pins
+            },
+            insecure: f_conn.insecure || k.insecure.unwrap_or(false),
         };
         let verbose = f_out.verbose.max(k.verbose.unwrap_or(0));
         let out = OutputArgs {

@@ -109,6 +109,15 @@ impl Progress {
         }
     }
 
+    /// A warning that `--quiet` does not silence: security matters.
+    pub fn warn_always(&mut self, s: &str) {
+        self.log.line(&format!("warning: {s}"));
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("warning: {s}")),
+            None => eprintln!("warning: {s}"),
+        }
+    }
+
     /// An error on stderr, always, and in the log.
     pub fn error(&mut self, s: &str) {
         self.log.line(&format!("error: {s}"));

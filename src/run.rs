@@ -81,6 +81,12 @@ fn start_line(cfg: &Config) -> String {
 }
 
 fn connect(cfg: &Config, progress: &mut Progress) -> Result<Pool, Error> {
+    if cfg.endpoint.tls.as_ref().is_some_and(|t| t.insecure) {
+        progress.warn_always(
+            "--insecure: the server's certificate is not checked, so anyone on the network path \
+             can read and change this session, password included",
+        );
+    }
     let cell = std::cell::RefCell::new(&mut *progress);
     let on_retry = |m: String| cell.borrow_mut().warn(&m);
     let pool = Pool::open(cfg.endpoint.clone(), cfg.parallel, cfg.retry, &on_retry)

@@ -1,4 +1,4 @@
-//! `ftp://[user[:password]@]host[:port]/path` parsing.
+//! `ftp://` and `ftps://[user[:password]@]host[:port]/path` parsing.
 //!
 //! As in RFC 1738, curl and lftp, the path is relative to the login directory; a path that
 //! starts with `%2F` is absolute (`ftp://host/%2Fvar/www`).
@@ -8,8 +8,11 @@ use percent_encoding::percent_decode_str;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct FtpUrl {
+    /// `ftps://`: FTP over TLS.
+    pub tls: bool,
     pub host: String,
-    pub port: u16,
+    /// `None` when the URL names none: 21, or 990 for implicit TLS.
+    pub port: Option<u16>,
     pub user: Option<String>,
     pub password: Option<String>,
     /// Decoded path: relative to the login directory, or absolute when it starts with '/'.
@@ -19,6 +22,7 @@ pub struct FtpUrl {
 impl std::fmt::Debug for FtpUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FtpUrl")
+            .field("tls", &self.tls)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("user", &self.user)
@@ -50,13 +54,11 @@ impl FtpUrl {
         let (scheme, rest) = input
             .split_once("://")
             .context("expected ftp://[user[:password]@]host[:port]/path")?;
-        match scheme.to_ascii_lowercase().as_str() {
-            "ftp" => {}
-            "ftps" => bail!(
-                "ftps:// (FTP over TLS) is not supported yet; only plain ftp:// URLs work in this version"
-            ),
-            other => bail!("unsupported scheme '{other}': expected ftp://"),
-        }
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "ftp" => false,
+            "ftps" => true,
+            other => bail!("unsupported scheme '{other}': expected ftp:// or ftps://"),
+        };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, ""),
@@ -78,6 +80,7 @@ impl FtpUrl {
         }
         let path = decode(path, "path")?;
         Ok(FtpUrl {
+            tls,
             host,
             port,
             user: user.filter(|u| !u.is_empty()),
@@ -93,11 +96,12 @@ impl FtpUrl {
         } else {
             self.host.clone()
         };
-        format!("{host}:{}/{}", self.port, self.path.trim_start_matches('/'))
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{host}{port}/{}", self.path.trim_start_matches('/'))
     }
 }
 
-fn split_host_port(hostport: &str) -> Result<(String, u16)> {
+fn split_host_port(hostport: &str) -> Result<(String, Option<u16>)> {
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let (h, after) = rest
             .split_once(']')
@@ -114,12 +118,13 @@ fn split_host_port(hostport: &str) -> Result<(String, u16)> {
         }
     };
     let port = match port {
-        None | Some("") => 21,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|&p| p != 0)
-            .with_context(|| format!("invalid port '{p}'"))?,
+        None | Some("") => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .with_context(|| format!("invalid port '{p}'"))?,
+        ),
     };
     Ok((host, port))
 }
@@ -154,7 +159,8 @@ mod tests {
     fn full_url() {
         let u = FtpUrl::parse("ftp://bob:p%40ss%3Aword@example.com:2121/www/my%20site").unwrap();
         assert_eq!(u.host, "example.com");
-        assert_eq!(u.port, 2121);
+        assert_eq!(u.port, Some(2121));
+        assert!(!u.tls);
         assert_eq!(u.user.as_deref(), Some("bob"));
         assert_eq!(u.password.as_deref(), Some("p@ss:word"));
         assert_eq!(u.path, "www/my site");
@@ -164,20 +170,21 @@ mod tests {
     #[test]
     fn defaults_and_absolute_paths() {
         let u = FtpUrl::parse("FTP://host").unwrap();
-        assert_eq!((u.port, u.path.as_str(), u.user.clone()), (21, "", None));
+        assert_eq!((u.port, u.path.as_str(), u.user.clone()), (None, "", None));
+        assert!(FtpUrl::parse("ftps://h/").unwrap().tls);
         assert_eq!(
             FtpUrl::parse("ftp://h/%2Fvar/www").unwrap().path,
             "/var/www"
         );
         let v6 = FtpUrl::parse("ftp://[::1]:2100/x").unwrap();
-        assert_eq!((v6.host.as_str(), v6.port), ("::1", 2100));
+        assert_eq!((v6.host.as_str(), v6.port), ("::1", Some(2100)));
         assert_eq!(v6.display(), "[::1]:2100/x");
     }
 
     #[test]
     fn bad_urls_say_why_without_the_password() {
-        let err = format!("{:#}", FtpUrl::parse("ftps://u:secret@h/").unwrap_err());
-        assert!(err.contains("not supported yet"), "{err}");
+        let err = format!("{:#}", FtpUrl::parse("sftp://u:secret@h/").unwrap_err());
+        assert!(err.contains("unsupported scheme 'sftp'"), "{err}");
         assert!(!err.contains("secret"), "{err}");
         for bad in [
             "http://h/",

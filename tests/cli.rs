@@ -370,7 +370,7 @@ fn usage_errors_exit_2() {
     let sb = Sandbox::new();
     for args in [
         vec!["push", "/nonexistent/dir", "ftp://127.0.0.1:1/"],
-        vec!["ls", "ftps://127.0.0.1/"],
+        vec!["ls", "sftp://127.0.0.1/"],
         vec!["ls", "http://example.com/"],
         vec!["ls", "-j", "0", "ftp://127.0.0.1/"],
         vec!["bogus"],
@@ -379,8 +379,12 @@ fn usage_errors_exit_2() {
         assert_eq!(out.code, 2, "{args:?}: {}", out.all());
         assert!(out.stderr.contains("error"), "{args:?}: {}", out.all());
     }
-    let out = sb.run(&["ls", "ftps://127.0.0.1/"]);
-    assert!(out.stderr.contains("not supported yet"), "{}", out.all());
+    let out = sb.run(&["ls", "sftp://127.0.0.1/"]);
+    assert!(
+        out.stderr.contains("unsupported scheme 'sftp'"),
+        "{}",
+        out.all()
+    );
 }
 
 #[test]
@@ -1639,5 +1643,169 @@ mod resume {
             out.all()
         );
         assert!(local.join("a.bin").exists());
+    }
+}
+
+mod ftps {
+    use super::*;
+    use support::pki;
+    use support::scripted::{Behaviour, Scripted};
+    use support::server::FtpServer;
+
+    struct Tls {
+        home: tempfile::TempDir,
+        server: FtpServer,
+        pki: pki::Pki,
+    }
+
+    impl Tls {
+        fn new() -> Tls {
+            let home = tempfile::tempdir().unwrap();
+            let pki = pki::make(home.path());
+            let root = home.path().join("remote");
+            write(&root, "site/index.html", b"<h1>over TLS</h1>");
+            write(&root, "site/img/logo.bin", &noise(300_000, 3));
+            let server = FtpServer::start_ftps(&root, &pki.cert_pem, &pki.key_pem);
+            Tls { home, server, pki }
+        }
+
+        fn url(&self) -> String {
+            self.server.url("site").replacen("ftp://", "ftps://", 1)
+        }
+
+        fn pull(&self, extra: &[&str]) -> Outcome {
+            let local = self.home.path().join("local");
+            let url = self.url();
+            let mut args = vec!["pull"];
+            args.extend_from_slice(extra);
+            args.extend([url.as_str(), local.to_str().unwrap()]);
+            run_in(self.home.path(), &args, &[])
+        }
+    }
+
+    #[test]
+    fn an_unknown_certificate_is_refused_with_its_fingerprint() {
+        let t = Tls::new();
+        let out = t.pull(&[]);
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(
+            out.stderr.contains("certificate verification failed"),
+            "{}",
+            out.all()
+        );
+        assert!(out.stderr.contains(&t.pki.fingerprint), "{}", out.all());
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.all());
+        assert!(!t.home.path().join("local").exists(), "nothing written");
+    }
+
+    #[test]
+    fn a_trusted_ca_or_a_matching_pin_lets_it_through_encrypted() {
+        let t = Tls::new();
+        let ca = t.pki.ca_pem.to_str().unwrap();
+        let out = t.pull(&["--ca-file", ca]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let local = t.home.path().join("local");
+        assert_same_tree(&t.server.root.join("site"), &local);
+
+        fs::remove_dir_all(&local).unwrap();
+        let out = t.pull(&["--pin-sha256", &t.pki.fingerprint, "--active"]);
+        assert_eq!(out.code, 0, "pinned, active mode: {}", out.all());
+        assert_same_tree(&t.server.root.join("site"), &local);
+
+        // And back up: a push over TLS, temporary name and rename included.
+        write(&local, "new.txt", b"pushed over TLS");
+        let url = t.url();
+        let out = run_in(
+            t.home.path(),
+            &["push", "--ca-file", ca, local.to_str().unwrap(), &url],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(
+            fs::read(t.server.root.join("site/new.txt")).unwrap(),
+            b"pushed over TLS"
+        );
+
+        // The server really insists on TLS: plain FTP is turned away.
+        let plain = t.server.url("site");
+        let out = run_in(t.home.path(), &["ls", "--retries", "0", &plain], &[]);
+        assert_eq!(out.code, 3, "{}", out.all());
+    }
+
+    #[test]
+    fn a_wrong_pin_fails() {
+        let t = Tls::new();
+        let out = t.pull(&["--pin-sha256", &"00".repeat(32)]);
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(
+            out.stderr.contains("matches no --pin-sha256"),
+            "{}",
+            out.all()
+        );
+        assert!(out.stderr.contains(&t.pki.fingerprint), "{}", out.all());
+    }
+
+    #[test]
+    fn insecure_works_but_warns_even_when_quiet() {
+        let t = Tls::new();
+        let out = t.pull(&["--insecure", "-q"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(out.stderr.contains("warning: --insecure"), "{}", out.all());
+    }
+
+    /// A server without AUTH TLS: the run stops before any password is sent.
+    #[test]
+    fn tls_is_never_given_up_for_plain_text() {
+        let srv = Scripted::start(Behaviour::default());
+        let home = tempfile::tempdir().unwrap();
+        let url = srv.url().replacen("ftp://", "ftps://", 1);
+        let out = run_in(home.path(), &["ls", &url], &[]);
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(
+            out.stderr.contains("the server refused TLS"),
+            "{}",
+            out.all()
+        );
+        assert!(
+            out.stderr.contains("no plain-text fallback"),
+            "{}",
+            out.all()
+        );
+        let log = srv.log();
+        assert_eq!(log.first().map(String::as_str), Some("AUTH TLS"), "{log:?}");
+        assert!(
+            !log.iter()
+                .any(|c| c.starts_with("USER") || c.starts_with("PASS")),
+            "{log:?}"
+        );
+
+        // Implicit TLS speaks TLS first: a plain server never sees an FTP command.
+        let srv = Scripted::start(Behaviour::default());
+        let out = run_in(
+            home.path(),
+            &["ls", "--tls", "implicit", "--retries", "0", &srv.url()],
+            &[],
+        );
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(out.stderr.contains("FTPS with 127.0.0.1"), "{}", out.all());
+        assert!(srv.log().is_empty(), "{:?}", srv.log());
+    }
+
+    #[test]
+    fn certificate_flags_need_ftps() {
+        let home = tempfile::tempdir().unwrap();
+        let out = run_in(
+            home.path(),
+            &["ls", "--insecure", "ftp://127.0.0.1:1/"],
+            &[],
+        );
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(out.stderr.contains("are for FTPS"), "{}", out.all());
+        let out = run_in(
+            home.path(),
+            &["ls", "--pin-sha256", "xyz", "ftps://127.0.0.1:1/"],
+            &[],
+        );
+        assert_eq!(out.code, 2, "{}", out.all());
     }
 }

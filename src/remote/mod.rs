@@ -3,6 +3,7 @@
 pub mod listing;
 pub mod pool;
 pub mod session;
+pub mod tls;
 pub mod walk;
 pub mod watchdog;
 
@@ -44,6 +45,8 @@ pub struct Endpoint {
     pub path: String,
     pub timeout: Duration,
     pub mode: DataMode,
+    /// FTPS; `None` is plain FTP.
+    pub tls: Option<tls::TlsSetup>,
 }
 
 impl Endpoint {
@@ -162,9 +165,11 @@ impl std::error::Error for Failure {}
 /// 426, 450, 451). Permanent replies (530, 550, 553, ...) are not retried.
 pub fn is_transient(e: &FtpError) -> bool {
     match e {
-        FtpError::ConnectionError(_)
-        | FtpError::BadResponse
-        | FtpError::DataConnectionAlreadyOpen => true,
+        // A TLS failure (a certificate the verifier rejects) surfaces as an I/O error: permanent.
+        FtpError::ConnectionError(io) => !io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<rustls::Error>()),
+        FtpError::BadResponse | FtpError::DataConnectionAlreadyOpen => true,
         FtpError::UnexpectedResponse(r) => matches!(r.status.code(), 421 | 425 | 426 | 450 | 451),
         _ => false,
     }

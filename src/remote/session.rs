@@ -3,15 +3,18 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use suppaftp::types::{FileType, Response};
 use suppaftp::{
-    FtpError, FtpResult, FtpStream, ImplFtpStream, Mode, Status, TlsStream, TransferStream,
+    FtpError, FtpResult, ImplFtpStream, Mode, RustlsConnector, RustlsFtpStream, Status,
+    TlsConnector, TlsStream, TransferStream,
 };
 
 use super::listing::{self, ParsedLine};
+use super::tls::{TlsMode, TlsSetup};
 use super::watchdog::{Fired, Guard};
 use super::{DataMode, Endpoint, Failure, breaks_session, describe, describe_io};
 
@@ -66,7 +69,7 @@ impl Caps {
 }
 
 pub struct Session {
-    ftp: FtpStream,
+    ftp: Ftp,
     /// Bounds each whole reply and unblocks the session on Ctrl-C.
     guard: Guard,
     pub caps: Caps,
@@ -85,18 +88,33 @@ impl Session {
     /// endpoint's timeout: the TCP connect, the greeting and each reply.
     pub fn connect(ep: &Endpoint) -> Result<Session> {
         let label = ep.label();
-        let stream = connect_tcp(ep)
-            .map_err(|e| Failure::io(format!("cannot connect to {label}: {e}"), true))?;
-        let peer = stream.peer_addr()?;
         let timeout = ep.timeout;
-        let guard = Guard::register(stream.try_clone()?);
-        let ftp =
-            bounded(&guard, timeout, || FtpStream::connect_with_stream(stream)).map_err(|e| {
-                Failure::ftp(
-                    format!("no FTP greeting from {label}: {}", describe(&e)),
-                    &e,
-                )
-            })?;
+        let (ftp, guard, peer) = match &ep.tls {
+            Some(tls) if tls.mode == TlsMode::Implicit => connect_implicit(ep, tls)?,
+            _ => {
+                let stream = connect_tcp(ep)
+                    .map_err(|e| Failure::io(format!("cannot connect to {label}: {e}"), true))?;
+                let peer = stream.peer_addr()?;
+                let guard = Guard::register(stream.try_clone()?);
+                let ftp =
+                    bounded(&guard, timeout, || Ftp::connect_with_stream(stream)).map_err(|e| {
+                        Failure::ftp(
+                            format!("no FTP greeting from {label}: {}", describe(&e)),
+                            &e,
+                        )
+                    })?;
+                let ftp = match &ep.tls {
+                    // AUTH TLS, then PBSZ 0 and PROT P. A refusal ends the run: no plain-text
+                    // fallback, and suppaftp drops anything the server sent before the switch.
+                    Some(tls) => bounded(&guard, timeout, || {
+                        ftp.into_secure(RustlsConnector::from(tls.config.clone()), &ep.host)
+                    })
+                    .map_err(|e| tls_failure(&label, &e))?,
+                    None => ftp,
+                };
+                (ftp, guard, peer)
+            }
+        };
         // Data connections go to the control connection's peer, whatever address a 227 reply
         // names: a server must not be able to point us at another host.
         let mut ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
@@ -177,14 +195,14 @@ impl Session {
     }
 
     /// Runs one command with its whole reply bounded by the timeout.
-    fn guarded<T>(&mut self, f: impl FnOnce(&mut FtpStream) -> FtpResult<T>) -> FtpResult<T> {
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
         let (guard, ftp) = (&self.guard, &mut self.ftp);
         let r = bounded(guard, self.timeout, || f(ftp));
         self.check(r)
     }
 
     /// Runs a data command, switching from EPSV to PASV once if the server refuses EPSV.
-    fn with_data<T>(&mut self, mut f: impl FnMut(&mut FtpStream) -> FtpResult<T>) -> FtpResult<T> {
+    fn with_data<T>(&mut self, mut f: impl FnMut(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
         let r = self.guarded(&mut f);
         match r {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
@@ -449,6 +467,79 @@ fn run_transfer<T: TlsStream, R, E>(
         }
     });
     (closed, result)
+}
+
+/// The control connection type: rustls-capable, plain until secured.
+type Ftp = RustlsFtpStream;
+
+/// Implicit FTPS: TLS from the first byte. suppaftp opens the socket itself, so the address is
+/// first found with a bounded connect, and the connector catches the socket to bound it too.
+fn connect_implicit(ep: &Endpoint, tls: &TlsSetup) -> Result<(Ftp, Guard, SocketAddr)> {
+    let label = ep.label();
+    let probe = connect_tcp(ep)
+        .map_err(|e| Failure::io(format!("cannot connect to {label}: {e}"), true))?;
+    let peer = probe.peer_addr()?;
+    drop(probe);
+    let slot = Arc::new(Mutex::new(None));
+    let connector = Catch {
+        inner: RustlsConnector::from(tls.config.clone()),
+        timeout: ep.timeout,
+        guard: slot.clone(),
+    };
+    let ftp = Ftp::connect_secure_implicit(peer, connector, &ep.host)
+        .map_err(|e| tls_failure(&label, &e));
+    let guard = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut ftp = ftp?;
+    let guard = guard.ok_or_else(|| Failure::io(format!("{label}: no TLS connection"), false))?;
+    for cmd in ["PBSZ 0", "PROT P"] {
+        bounded(&guard, ep.timeout, || {
+            ftp.custom_command(cmd, &[Status::CommandOk])
+        })
+        .map_err(|e| tls_failure(&label, &e))?;
+    }
+    Ok((ftp, guard, peer))
+}
+
+/// Wraps the rustls connector to set timeouts on, and watch, the first socket it secures.
+#[derive(Debug)]
+struct Catch {
+    inner: RustlsConnector,
+    timeout: Duration,
+    guard: Arc<Mutex<Option<Guard>>>,
+}
+
+impl TlsConnector for Catch {
+    type Stream = <RustlsConnector as TlsConnector>::Stream;
+
+    fn connect(&self, domain: &str, stream: TcpStream) -> FtpResult<Self::Stream> {
+        set_timeouts(&stream, self.timeout).map_err(FtpError::ConnectionError)?;
+        let mut slot = self.guard.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            let guard = Guard::register(stream.try_clone().map_err(FtpError::ConnectionError)?);
+            guard.arm(self.timeout);
+            *slot = Some(guard);
+        }
+        self.inner.connect(domain, stream)
+    }
+}
+
+/// "FTPS with host:21 failed: ..." — permanent: a refused AUTH TLS or a certificate problem is
+/// not cured by trying again, and never by falling back to plain text.
+fn tls_failure(label: &str, e: &FtpError) -> anyhow::Error {
+    let what = match e {
+        FtpError::UnexpectedResponse(r) => {
+            format!(
+                "the server refused TLS ({}); FTPS was asked for, so there is no plain-text fallback",
+                super::reply_text(r)
+            )
+        }
+        other => describe(other),
+    };
+    anyhow::Error::new(Failure {
+        message: format!("FTPS with {label} failed: {what}"),
+        code: super::reply_code(e),
+        transient: false,
+    })
 }
 
 /// Runs `f` with the whole reply bounded by `timeout`. A socket the watchdog shut down reads

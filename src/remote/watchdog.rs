@@ -68,6 +68,7 @@ fn watch() {
 }
 
 /// A session's registration; dropping it unregisters the socket.
+#[derive(Debug)]
 pub struct Guard {
     id: u64,
 }

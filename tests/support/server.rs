@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use libunftp::ServerBuilder;
 use libunftp::notification::{DataEvent, DataListener, EventMeta};
-use libunftp::options::ActivePassiveMode;
+use libunftp::options::{ActivePassiveMode, FtpsRequired};
 use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, DefaultUser, Principal};
 use unftp_core::storage::{self, ErrorKind, Fileinfo, StorageBackend};
 use unftp_sbe_fs::Filesystem;
@@ -192,6 +192,16 @@ pub struct FtpServer {
 impl FtpServer {
     /// Serves `root` on 127.0.0.1 on a free port, passive and active (PORT) mode both enabled.
     pub fn start(root: &Path) -> FtpServer {
+        Self::start_with(root, None)
+    }
+
+    /// The same over explicit FTPS with this certificate and key (PEM files), TLS required on
+    /// the control and the data connections: a transfer that works was encrypted (PROT P).
+    pub fn start_ftps(root: &Path, cert: &Path, key: &Path) -> FtpServer {
+        Self::start_with(root, Some((cert.to_path_buf(), key.to_path_buf())))
+    }
+
+    fn start_with(root: &Path, tls: Option<(PathBuf, PathBuf)>) -> FtpServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -211,7 +221,7 @@ impl FtpServer {
                     continue;
                 };
                 let (root, refused) = (root_c.clone(), refused_c.clone());
-                let server = ServerBuilder::with_authenticator(
+                let builder = ServerBuilder::with_authenticator(
                     Box::new(move || Guarded {
                         inner: Filesystem::new(root.clone()).expect("filesystem backend"),
                         refused: refused.clone(),
@@ -220,9 +230,14 @@ impl FtpServer {
                 )
                 .active_passive_mode(ActivePassiveMode::ActiveAndPassive)
                 .notify_data(events_c.clone())
-                .greeting("ftpmirror test server")
-                .build()
-                .expect("server");
+                .greeting("ftpmirror test server");
+                let builder = match &tls {
+                    Some((cert, key)) => builder
+                        .ftps(cert.clone(), key.clone())
+                        .ftps_required(FtpsRequired::All, FtpsRequired::All),
+                    None => builder,
+                };
+                let server = builder.build().expect("server");
                 tokio::spawn(server.service(socket));
             }
         });
