@@ -97,7 +97,11 @@ fn load(
     if verbose > 0 {
         println!("using profile file {}", path.display());
     }
-    ProfileFile::load(&path).map_err(|e| usage(&e))
+    let pf = ProfileFile::load(&path).map_err(|e| usage(&e))?;
+    for w in &pf.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(pf)
 }
 
 /// Resolves every named profile first (exit 2 and nothing touched if any is wrong), then runs

@@ -66,6 +66,8 @@ pub struct Config {
     pub output: Output,
     /// The profile this run comes from, if any.
     pub profile: Option<String>,
+    /// Said at the start of the run (a password in a world-readable file, ...).
+    pub warnings: Vec<String>,
 }
 
 /// What the user asked for, before the URL, credentials and filters are resolved: the
@@ -109,7 +111,14 @@ impl Config {
             None => Job::Ls,
         };
         let url = FtpUrl::parse(&req.url)?;
-        let endpoint = endpoint(url, &req.conn, req.password, env)?;
+        let mut warnings = Vec::new();
+        if req.profile.is_none() && url.password.is_some() {
+            warnings.push(format!(
+                "a password in a command-line URL is visible to other users in the process list; \
+                 use ${PASSWORD_ENV}, a netrc file or a profile instead"
+            ));
+        }
+        let endpoint = endpoint(url, &req.conn, req.password, env, &mut warnings)?;
         Ok(Config {
             job,
             endpoint,
@@ -125,6 +134,7 @@ impl Config {
                 summary_json: req.out.summary_json,
             },
             profile: req.profile,
+            warnings,
         })
     }
 }
@@ -157,6 +167,7 @@ fn endpoint(
     conn: &ConnArgs,
     profile_password: Option<String>,
     env: &Env,
+    warnings: &mut Vec<String>,
 ) -> Result<Endpoint> {
     let mut user = conn.user.clone().or(url.user.clone());
     let mut password = url
@@ -174,6 +185,11 @@ fn endpoint(
         {
             if user.is_none() {
                 user = creds.login;
+            }
+            if creds.password.is_some()
+                && let Some(w) = exposed(&path, "a password")
+            {
+                warnings.push(w);
             }
             password = creds.password;
         }
@@ -207,6 +223,7 @@ fn endpoint(
             DataMode::Passive
         },
         tls,
+        pasv_note: Default::default(),
     })
 }
 
@@ -235,6 +252,19 @@ fn tls_setup(url: &FtpUrl, conn: &ConnArgs) -> Result<Option<TlsSetup>> {
         config: tls::client_config(&opts)?,
         insecure: conn.insecure,
     }))
+}
+
+/// A warning, as ssh gives, when `path` holds `what` and others may read it.
+pub fn exposed(path: &std::path::Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{} holds {what} and is readable by others (mode {mode:03o}): chmod 600 {}",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 /// Reads a password file: its first line, without the line ending.

@@ -19,6 +19,9 @@ pub enum BadName {
     Dots,
     Separator,
     Control,
+    /// `C:`, `file:`, `http://...`: harmless here, but a trap for anything that passes the
+    /// name on (lftp CVE-2018-10916).
+    Prefix,
 }
 
 impl fmt::Display for BadName {
@@ -28,6 +31,7 @@ impl fmt::Display for BadName {
             BadName::Dots => "'.' or '..' is not a file name",
             BadName::Separator => "name contains '/' or '\\'",
             BadName::Control => "name contains a control character (CR, LF, NUL, ...)",
+            BadName::Prefix => "name looks like a drive or URL prefix (C:, file:)",
         })
     }
 }
@@ -43,6 +47,33 @@ pub fn check_name(name: &str) -> Result<(), BadName> {
         Err(BadName::Separator)
     } else if name.chars().any(char::is_control) {
         Err(BadName::Control)
+    } else {
+        Ok(())
+    }
+}
+
+/// `check_name` plus what only a server's names are held to: nothing that reads as a drive
+/// (`C:x`) or a URL (`file:x`, `http://x`). Other colons (`Re: notes.txt`) are fine.
+pub fn check_server_name(name: &str) -> Result<(), BadName> {
+    const SCHEMES: &[&str] = &[
+        "file",
+        "http",
+        "https",
+        "ftp",
+        "ftps",
+        "sftp",
+        "smb",
+        "data",
+        "javascript",
+    ];
+    check_name(name)?;
+    let Some((head, rest)) = name.split_once(':') else {
+        return Ok(());
+    };
+    let drive = head.len() == 1 && head.starts_with(|c: char| c.is_ascii_alphabetic());
+    let url = rest.starts_with("//") || SCHEMES.contains(&head.to_ascii_lowercase().as_str());
+    if drive || url {
+        Err(BadName::Prefix)
     } else {
         Ok(())
     }
@@ -185,6 +216,29 @@ mod tests {
         assert!(check_name("ok name.txt").is_ok());
         assert!(check_name("..hidden").is_ok());
         assert!(check_name("ünïcode").is_ok());
+    }
+
+    #[test]
+    fn server_names_may_not_look_like_prefixes() {
+        for bad in [
+            "C:",
+            "c:evil",
+            "file:x",
+            "FILE:etc",
+            "http://x",
+            "weird://y",
+        ] {
+            assert!(check_server_name(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "Re: meeting.eml",
+            "notes:v2.txt",
+            "12:30 notes.txt",
+            ":leading",
+            "x.txt",
+        ] {
+            assert_eq!(check_server_name(ok), Ok(()), "{ok}");
+        }
     }
 
     #[test]

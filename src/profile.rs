@@ -194,6 +194,22 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// A password written into the file itself, not taken from `${VAR}`: in `password`, or in
+    /// the `remote` URL.
+    fn has_literal_password(&self) -> bool {
+        let literal = |p: &str| !p.is_empty() && !p.contains("${");
+        let in_url = self.remote.as_deref().is_some_and(|r| {
+            let authority = r
+                .split_once("://")
+                .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+            authority
+                .rsplit_once('@')
+                .and_then(|(userinfo, _)| userinfo.split_once(':'))
+                .is_some_and(|(_, pw)| literal(pw))
+        });
+        self.password.as_deref().is_some_and(literal) || in_url
+    }
+
     /// This profile's keys over the defaults; lists (include, exclude, exclude_from) add up.
     fn over(self, d: &Keys) -> Keys {
         let d = d.clone();
@@ -275,6 +291,8 @@ pub struct ProfileFile {
     pub path: PathBuf,
     /// The file's directory, absolute: relative paths in profiles start here.
     dir: PathBuf,
+    /// Said once when the file is loaded: a password in a file others can read.
+    pub warnings: Vec<String>,
     text: String,
     schema: Schema,
 }
@@ -316,11 +334,20 @@ impl ProfileFile {
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_default();
+        let literal_password = std::iter::once(&schema.defaults)
+            .chain(schema.profiles.values())
+            .any(Keys::has_literal_password);
+        let warnings = literal_password
+            .then(|| crate::config::exposed(path, "a password"))
+            .flatten()
+            .into_iter()
+            .collect();
         Ok(ProfileFile {
             path: path.to_path_buf(),
             dir,
             text,
             schema,
+            warnings,
         })
     }
 

@@ -31,12 +31,20 @@ pub fn run(cfg: &Config) -> u8 {
     };
     let mut progress = Progress::new(&cfg.output, log);
     progress.log(&start_line(cfg));
+    for w in &cfg.warnings {
+        progress.warn(w);
+    }
     let started = std::time::SystemTime::now();
     let result = match &cfg.job {
         Job::Ls => ls(cfg, &mut progress),
         Job::Sync(job) => sync(cfg, job, &mut progress),
     };
     progress.finish();
+    if let Some(note) = cfg.endpoint.pasv_note.get()
+        && progress.verbose()
+    {
+        progress.line(&format!("note: {note}"));
+    }
     let mut code = match &result {
         Ok(report) => report.exit_code(),
         Err(e) => {

@@ -194,7 +194,18 @@ fn wrong_password_exits_3_without_leaking_it() {
         sb.server.port
     );
     assert!(out.stderr.contains(&want), "{}", out.all());
-    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.all());
+    let errors = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .count();
+    assert_eq!(errors, 1, "one line: {}", out.all());
+    assert!(
+        out.stderr
+            .contains("warning: a password in a command-line URL is visible"),
+        "{}",
+        out.all()
+    );
     assert!(!out.all().contains("wrong-pw-123"));
 }
 
@@ -962,6 +973,53 @@ mod profiles {
     }
 
     #[test]
+    fn passwords_in_files_others_can_read_are_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let sb = Sandbox::new();
+        write(&sb.remote, "f.txt", b"x");
+        let yaml = format!(
+            "profiles:\n  p:\n    direction: pull\n    local: l\n    remote: ftp://test@127.0.0.1:{}/\n    password: {PASSWORD}\n",
+            sb.server.port
+        );
+        let path = profile_file(&sb, &yaml);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let out = sb.run(&["run", "p"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stderr.contains(
+                "ftpmirror.yaml holds a password and is readable by others (mode 644): chmod 600"
+            ),
+            "{}",
+            out.all()
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let out = sb.run(&["run", "p"]);
+        assert!(!out.stderr.contains("readable by others"), "{}", out.all());
+
+        // ${VAR} is not a password in the file.
+        profile_file(&sb, &yaml.replace(PASSWORD, "${PW}"));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let out = sb.run_env(&["run", "p"], &[("PW", PASSWORD)]);
+        assert!(!out.stderr.contains("readable by others"), "{}", out.all());
+
+        let netrc = sb.dir.path().join(".netrc");
+        fs::write(
+            &netrc,
+            format!("machine 127.0.0.1 login test password {PASSWORD}\n"),
+        )
+        .unwrap();
+        fs::set_permissions(&netrc, fs::Permissions::from_mode(0o640)).unwrap();
+        let out = sb.run(&["ls", &sb.server.bare_url("")]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stderr
+                .contains(".netrc holds a password and is readable by others (mode 640)"),
+            "{}",
+            out.all()
+        );
+    }
+
+    #[test]
     fn shipped_example_profiles_pass_check() {
         let home = tempfile::tempdir().unwrap();
         write(home.path(), ".config/ftpmirror/staging.password", b"pw\n");
@@ -1018,7 +1076,7 @@ mod profiles {
         let second = run_in(home.path(), &["run", "slow"], &[]);
         assert_eq!(second.code, 4, "{}", second.all());
         assert_eq!(
-            second.stderr.trim(),
+            second.stderr.lines().last().unwrap(),
             format!("error: profile 'slow' is already running (pid {pid})")
         );
 
@@ -1694,7 +1752,16 @@ mod ftps {
             out.all()
         );
         assert!(out.stderr.contains(&t.pki.fingerprint), "{}", out.all());
-        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.all());
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .count(),
+            1,
+            "{}",
+            out.all()
+        );
+        assert!(!out.stderr.contains("connection error"), "{}", out.all());
         assert!(!t.home.path().join("local").exists(), "nothing written");
     }
 

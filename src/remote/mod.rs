@@ -47,6 +47,9 @@ pub struct Endpoint {
     pub mode: DataMode,
     /// FTPS; `None` is plain FTP.
     pub tls: Option<tls::TlsSetup>,
+    /// Set, once per run, when a PASV reply named another address than the server's: the
+    /// address was ignored, and `-v` says so.
+    pub pasv_note: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Endpoint {
@@ -101,6 +104,13 @@ pub fn describe(e: &FtpError) -> String {
 
 /// An I/O error in words; a socket read timeout shows up as `WouldBlock` on Linux.
 pub fn describe_io(e: &std::io::Error) -> String {
+    // A TLS failure: rustls's own words, without "connection error" around them.
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return match tls {
+            rustls::Error::General(msg) => msg.clone(),
+            other => format!("TLS error: {other}"),
+        };
+    }
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => match e.get_ref() {
             Some(why) => format!("timed out waiting for the server: {why}"),

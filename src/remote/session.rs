@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use suppaftp::types::{FileType, Response};
 use suppaftp::{
-    FtpError, FtpResult, ImplFtpStream, Mode, RustlsConnector, RustlsFtpStream, Status,
-    TlsConnector, TlsStream, TransferStream,
+    ActivePeerCheck, FtpError, FtpResult, ImplFtpStream, Mode, RustlsConnector, RustlsFtpStream,
+    Status, TlsConnector, TlsStream, TransferStream,
 };
 
 use super::listing::{self, ParsedLine};
@@ -117,13 +117,25 @@ impl Session {
         };
         // Data connections go to the control connection's peer, whatever address a 227 reply
         // names: a server must not be able to point us at another host.
+        let note = ep.pasv_note.clone();
         let mut ftp = ftp.passive_stream_builder(move |addr: SocketAddr| {
+            if addr.ip() != peer.ip() {
+                note.get_or_init(|| {
+                    format!(
+                        "the server's PASV reply named {}; connected to {} instead",
+                        addr.ip(),
+                        peer.ip()
+                    )
+                });
+            }
             let target = SocketAddr::new(peer.ip(), addr.port());
             let s =
                 TcpStream::connect_timeout(&target, timeout).map_err(FtpError::ConnectionError)?;
             set_timeouts(&s, timeout).map_err(FtpError::ConnectionError)?;
             Ok(s)
         });
+        // Active mode: only the server itself may connect back.
+        ftp.set_active_peer_check(ActivePeerCheck::ControlPeer);
         match ep.mode {
             DataMode::Active => ftp = ftp.active_mode(timeout),
             DataMode::Passive => ftp.set_mode(Mode::ExtendedPassive),

@@ -8,7 +8,7 @@ use super::listing::{Listed, ListedKind};
 use super::{Failure, Pool, Session, describe, escape};
 use crate::event::Event;
 use crate::filter::Filter;
-use crate::path::RelPath;
+use crate::path::{RelPath, check_server_name};
 use crate::tree::{Entry, Problem, Tree};
 
 struct Queue {
@@ -175,8 +175,15 @@ fn list_one(
         entries: listed.len(),
     });
     let mut subdirs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for item in listed {
         match item {
+            Ok(l) if l.kind != ListedKind::SelfOrParent && !seen.insert(l.name.clone()) => {
+                found.errors.push(Problem {
+                    path: format!("{}/{}", dir, escape(&l.name)),
+                    message: "listed twice by the server; the second entry is skipped".into(),
+                });
+            }
             Ok(l) => {
                 if let Some(sub) = record(dir, l, filter, found) {
                     subdirs.push(sub);
@@ -197,7 +204,7 @@ fn record(dir: &RelPath, l: Listed, filter: &Filter, found: &mut Found) -> Optio
     if l.kind == ListedKind::SelfOrParent {
         return None;
     }
-    let path = match dir.join(&l.name) {
+    let path = match check_server_name(&l.name).and_then(|()| dir.join(&l.name)) {
         Ok(p) => p,
         Err(why) => {
             found.errors.push(Problem {
