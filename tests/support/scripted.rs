@@ -47,6 +47,10 @@ pub struct Behaviour {
     pub cut_fraction: f64,
     /// How many bytes a cut STOR takes (and keeps, as real servers do) before the reset.
     pub cut_stor_after: usize,
+    /// Offer MLSD (FEAT MLST) and answer it from the tree.
+    pub mlsd: bool,
+    /// Raw lines added to the root directory's listing (LIST or MLSD), hostile ones included.
+    pub extra_lines: Vec<String>,
 }
 
 impl Default for Behaviour {
@@ -66,6 +70,8 @@ impl Default for Behaviour {
             trickle_feat: false,
             cut_fraction: 0.5,
             cut_stor_after: 1,
+            mlsd: false,
+            extra_lines: Vec::new(),
         }
     }
 }
@@ -197,6 +203,20 @@ fn list_line(name: &str, node: &Node) -> String {
     format!("{kind}rw-r--r--    1 ftp      ftp      {size:>10} {when} {name}")
 }
 
+fn mlsd_line(name: &str, node: &Node) -> String {
+    match node {
+        Node::Dir => format!("type=dir;modify=20240101000000; {name}"),
+        Node::File { data, mtime } => {
+            let t: DateTime<Utc> = (*mtime).into();
+            format!(
+                "type=file;size={};modify={}; {name}",
+                data.len(),
+                t.format("%Y%m%d%H%M%S")
+            )
+        }
+    }
+}
+
 fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     if b.silent {
@@ -272,6 +292,9 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 for f in &b.feat {
                     r.push_str(&format!(" {f}\r\n"));
                 }
+                if b.mlsd {
+                    r.push_str(" MLST type*;size*;modify*;\r\n");
+                }
                 r + "211 End"
             }
             "OPTS" => "202 UTF8 is always on".into(),
@@ -332,7 +355,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     p & 255
                 )
             }
-            "LIST" | "RETR" | "STOR" | "APPE" => {
+            "LIST" | "MLSD" | "RETR" | "STOR" | "APPE" => {
                 // REST applies to this transfer only; APPE continues from the end.
                 let mut offset = std::mem::take(&mut offset);
                 if cmd.eq_ignore_ascii_case("APPE") {
@@ -345,11 +368,15 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     out.write_all(b"425 use PASV or PORT first\r\n")?;
                     continue;
                 }
-                let target = abs(if cmd.eq_ignore_ascii_case("LIST") {
-                    "."
-                } else {
-                    arg
-                });
+                let target = abs(
+                    if cmd.eq_ignore_ascii_case("LIST")
+                        || (cmd.eq_ignore_ascii_case("MLSD") && arg.is_empty())
+                    {
+                        "."
+                    } else {
+                        arg
+                    },
+                );
                 if cmd.eq_ignore_ascii_case("RETR")
                     && !matches!(
                         st.lock().unwrap().nodes.get(&target),
@@ -370,7 +397,8 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         data.write_all(b"total 1\r\n")?;
                         std::thread::sleep(Duration::from_secs(30));
                     }
-                    "LIST" => {
+                    "LIST" | "MLSD" => {
+                        let mlsd = cmd.eq_ignore_ascii_case("MLSD");
                         let text = {
                             let st = st.lock().unwrap();
                             let prefix = if target == "/" {
@@ -378,12 +406,22 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                             } else {
                                 format!("{target}/")
                             };
-                            let mut text = String::from("total 42\r\n");
+                            let mut text = String::from(if mlsd { "" } else { "total 42\r\n" });
                             for (p, n) in st.nodes.iter() {
                                 if let Some(name) =
                                     p.strip_prefix(&prefix).filter(|r| !r.contains('/'))
                                 {
-                                    text.push_str(&list_line(name, n));
+                                    text.push_str(&if mlsd {
+                                        mlsd_line(name, n)
+                                    } else {
+                                        list_line(name, n)
+                                    });
+                                    text.push_str("\r\n");
+                                }
+                            }
+                            if target == "/" {
+                                for line in &b.extra_lines {
+                                    text.push_str(line);
                                     text.push_str("\r\n");
                                 }
                             }
