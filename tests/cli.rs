@@ -1858,6 +1858,55 @@ mod ftps {
         assert!(srv.log().is_empty(), "{:?}", srv.log());
     }
 
+    /// Implicit FTPS end to end: TLS from the first byte on the control connection and, after
+    /// PBSZ/PROT P, on every data connection; pull and push, verified against the test CA.
+    #[test]
+    fn implicit_tls_pulls_and_pushes() {
+        let home = tempfile::tempdir().unwrap();
+        let pki = pki::make(home.path());
+        let srv = Scripted::start(Behaviour {
+            mlsd: true,
+            implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
+            ..Behaviour::default()
+        });
+        srv.put_file("d/a.bin", &noise(200_000, 5), std::time::SystemTime::now());
+        let local = home.path().join("l");
+        let (l, ca) = (local.to_str().unwrap(), pki.ca_pem.to_str().unwrap());
+        let url = srv.url();
+        let out = run_in(
+            home.path(),
+            &["pull", "--tls", "implicit", "--ca-file", ca, &url, l],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(fs::read(local.join("d/a.bin")).unwrap(), noise(200_000, 5));
+        let log = srv.log();
+        // The server reads commands only through TLS: these arrived encrypted.
+        assert_eq!(
+            log[..4],
+            ["PBSZ 0", "PROT P", "USER user", "PASS pw"],
+            "{log:?}"
+        );
+
+        write(&local, "up.txt", b"implicitly secure");
+        let out = run_in(
+            home.path(),
+            &["push", "--tls", "implicit", "--ca-file", ca, l, &url],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(srv.file("/up.txt").unwrap().0, b"implicitly secure");
+
+        // Without the CA the certificate is refused, as for explicit TLS.
+        let out = run_in(home.path(), &["ls", "--tls", "implicit", &url], &[]);
+        assert_eq!(out.code, 3, "{}", out.all());
+        assert!(
+            out.stderr.contains("certificate verification failed"),
+            "{}",
+            out.all()
+        );
+    }
+
     #[test]
     fn certificate_flags_need_ftps() {
         let home = tempfile::tempdir().unwrap();

@@ -51,6 +51,8 @@ pub struct Behaviour {
     pub mlsd: bool,
     /// Raw lines added to the root directory's listing (LIST or MLSD), hostile ones included.
     pub extra_lines: Vec<String>,
+    /// Implicit FTPS: TLS from the first byte, and on data connections after PROT P.
+    pub implicit_tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Behaviour {
@@ -72,6 +74,7 @@ impl Default for Behaviour {
             cut_stor_after: 1,
             mlsd: false,
             extra_lines: Vec::new(),
+            implicit_tls: None,
         }
     }
 }
@@ -203,6 +206,53 @@ fn list_line(name: &str, node: &Node) -> String {
     format!("{kind}rw-r--r--    1 ftp      ftp      {size:>10} {when} {name}")
 }
 
+/// A control or data connection, plain or TLS.
+trait Conn: Read + Write + Send {
+    /// Ends the stream cleanly: TLS needs a close_notify before the socket closes.
+    fn close(&mut self) {}
+}
+
+impl Conn for TcpStream {}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
+fn wrap(
+    stream: TcpStream,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) -> std::io::Result<Box<dyn Conn>> {
+    Ok(match tls {
+        Some(cfg) => {
+            let conn = rustls::ServerConnection::new(cfg.clone()).map_err(std::io::Error::other)?;
+            Box::new(rustls::StreamOwned::new(conn, stream))
+        }
+        None => Box::new(stream),
+    })
+}
+
+/// A server configuration for implicit FTPS from PEM files.
+pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    Arc::new(cfg)
+}
+
 fn mlsd_line(name: &str, node: &Node) -> String {
     match node {
         Node::Dir => format!("type=dir;modify=20240101000000; {name}"),
@@ -223,7 +273,8 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
         std::thread::sleep(Duration::from_secs(60));
         return Ok(());
     }
-    let mut out = conn.try_clone()?;
+    let local_ip = conn.local_addr()?.ip();
+    let ctl = wrap(conn, b.implicit_tls.as_ref())?;
     let over = {
         let mut st = st.lock().unwrap();
         st.sessions += 1;
@@ -236,18 +287,20 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
         }
     }
     let _leave = Leave(st.clone());
+    let mut reader = BufReader::new(ctl);
     if over {
-        out.write_all(b"421 Too many connections, try again later\r\n")?;
+        reader
+            .get_mut()
+            .write_all(b"421 Too many connections, try again later\r\n")?;
         return Ok(());
     }
-    let mut reader = BufReader::new(conn);
+    let mut prot_p = false;
     let mut cwd = "/".to_string();
     let mut rename_from: Option<String> = None;
     let mut offset = 0usize;
     let mut pasv: Option<TcpListener> = None;
     let mut active: Option<std::net::SocketAddr> = None;
-    let local_ip = reader.get_ref().local_addr()?.ip();
-    out.write_all(b"220 scripted server\r\n")?;
+    reader.get_mut().write_all(b"220 scripted server\r\n")?;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
@@ -278,10 +331,10 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             "PASS" => "530 Login incorrect.".into(),
             "TYPE" => "200 type set".into(),
             "FEAT" if b.trickle_feat => {
-                out.write_all(b"211-Features:\r\n")?;
+                reader.get_mut().write_all(b"211-Features:\r\n")?;
                 for byte in b" SIZE\r\n".iter().cycle() {
                     std::thread::sleep(Duration::from_millis(100));
-                    if out.write_all(&[*byte]).is_err() {
+                    if reader.get_mut().write_all(&[*byte]).is_err() {
                         return Ok(());
                     }
                 }
@@ -365,7 +418,9 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     };
                 }
                 if pasv.is_none() && active.is_none() {
-                    out.write_all(b"425 use PASV or PORT first\r\n")?;
+                    reader
+                        .get_mut()
+                        .write_all(b"425 use PASV or PORT first\r\n")?;
                     continue;
                 }
                 let target = abs(
@@ -383,15 +438,20 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         Some(Node::File { .. })
                     )
                 {
-                    out.write_all(b"550 no such file\r\n")?;
+                    reader.get_mut().write_all(b"550 no such file\r\n")?;
                     continue;
                 }
-                out.write_all(b"150 opening data connection\r\n")?;
-                let mut data = match (pasv.take(), active.take()) {
+                reader
+                    .get_mut()
+                    .write_all(b"150 opening data connection\r\n")?;
+                let raw = match (pasv.take(), active.take()) {
                     (Some(l), _) => l.accept()?.0,
                     (None, Some(addr)) => TcpStream::connect(addr)?,
                     (None, None) => unreachable!(),
                 };
+                let tls = b.implicit_tls.as_ref().filter(|_| prot_p);
+                let mut data = wrap(raw.try_clone()?, tls)?;
+                let data_raw = raw;
                 match cmd.to_ascii_uppercase().as_str() {
                     "LIST" if b.stall_list => {
                         data.write_all(b"total 1\r\n")?;
@@ -429,8 +489,8 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         };
                         if fire(&b.reset_list) {
                             data.write_all(&text.as_bytes()[..text.len() / 2])?;
-                            reset(data);
-                            out.write_all(b"226 transfer complete\r\n")?;
+                            reset(data_raw);
+                            reader.get_mut().write_all(b"226 transfer complete\r\n")?;
                             continue;
                         }
                         data.write_all(text.as_bytes())?;
@@ -489,14 +549,23 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         if cut {
                             // The partial file stays, as on real servers.
                             drop(st);
-                            reset(data);
-                            out.write_all(b"426 connection closed; transfer aborted\r\n")?;
+                            reset(data_raw);
+                            reader
+                                .get_mut()
+                                .write_all(b"426 connection closed; transfer aborted\r\n")?;
                             continue;
                         }
                     }
                 }
+                data.close();
                 drop(data);
+                drop(data_raw);
                 "226 transfer complete".into()
+            }
+            "PBSZ" => "200 PBSZ=0".into(),
+            "PROT" if arg.eq_ignore_ascii_case("P") => {
+                prot_p = true;
+                "200 protection level private".into()
             }
             "REST" => match arg.parse() {
                 Ok(n) => {
@@ -546,11 +615,13 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 }
             }
             "QUIT" => {
-                out.write_all(b"221 bye\r\n")?;
+                reader.get_mut().write_all(b"221 bye\r\n")?;
                 return Ok(());
             }
             _ => "502 command not implemented".into(),
         };
-        out.write_all(format!("{reply}\r\n").as_bytes())?;
+        reader
+            .get_mut()
+            .write_all(format!("{reply}\r\n").as_bytes())?;
     }
 }
