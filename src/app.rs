@@ -13,6 +13,7 @@ use crate::lock::{self, Acquire};
 use crate::plan::Direction;
 use crate::profile::{self, Flags, ProfileFile};
 use crate::run::run;
+use crate::term;
 
 /// Parses `args` (including the program name), runs, prints, and returns the exit code.
 /// `main` and the demo example both come through here.
@@ -29,6 +30,9 @@ where
         }
     };
     crate::interrupt::install();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    term::init(cli.color, no_color);
+    init_logging(verbosity(&cli.command));
     let env = Env::from_process();
     let getenv = |k: &str| std::env::var(k).ok();
     match cli.command {
@@ -42,6 +46,32 @@ where
         } => run_profiles(&file, &names, all, Flags { sync, conn, out }, &env, &getenv),
         Command::Profiles { file, verbose } => list_profiles(&file, verbose, &getenv),
         Command::Check { file, verbose } => check(&file, verbose, &env, &getenv),
+        Command::Init { pull, file, .. } => match crate::init::write(&file, pull) {
+            Ok(name) => {
+                println!(
+                    "wrote {f}: edit the profile '{name}', then run\n  ftpmirror check -f {f}\n  \
+                     ftpmirror run {name} -f {f} --dry-run",
+                    f = file.display()
+                );
+                EXIT_OK
+            }
+            Err(e) => usage(&e),
+        },
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ftpmirror", &mut std::io::stdout());
+            EXIT_OK
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                // `ftpmirror man | head` closing the pipe early is not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    usage(&anyhow::anyhow!("cannot write the man page: {e}"))
+                }
+                _ => EXIT_OK,
+            }
+        }
         command => {
             let req = request(command).expect("pull, push and ls make a request");
             match Config::resolve(req, &env) {
@@ -52,8 +82,55 @@ where
     }
 }
 
+/// The `-v` count of whichever command was given.
+fn verbosity(command: &Command) -> u8 {
+    match command {
+        Command::Pull { out, .. }
+        | Command::Push { out, .. }
+        | Command::Ls { out, .. }
+        | Command::Run { out, .. } => out.verbose,
+        Command::Profiles { verbose, .. } | Command::Check { verbose, .. } => *verbose,
+        Command::Init { .. } | Command::Completions { .. } | Command::Man => 0,
+    }
+}
+
+/// `-vv` shows the FTP protocol exchange (suppaftp's trace) on stderr; `RUST_LOG` works as in
+/// other Rust tools and wins over `-v`. The password of a `PASS` command is always masked.
+fn init_logging(verbose: u8) {
+    let mut builder = env_logger::Builder::new();
+    match std::env::var("RUST_LOG") {
+        Ok(filter) => {
+            builder.parse_filters(&filter);
+        }
+        Err(_) if verbose >= 2 => {
+            builder.parse_filters("suppaftp=trace,ftpmirror=debug");
+        }
+        Err(_) => return,
+    }
+    builder.format(|f, record| {
+        use std::io::Write;
+        let msg = mask_password(&record.args().to_string());
+        writeln!(
+            f,
+            "[{} {}] {}",
+            record.level(),
+            record.target(),
+            crate::remote::escape(&msg)
+        )
+    });
+    let _ = builder.try_init();
+}
+
+/// "CC OUT: PASS hunter2" → "CC OUT: PASS ****".
+pub fn mask_password(line: &str) -> String {
+    match line.find("PASS ") {
+        Some(i) => format!("{}PASS ****", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
 fn usage(e: &anyhow::Error) -> u8 {
-    eprintln!("error: {e:#}");
+    eprintln!("{}", term::error(&format!("{e:#}")));
     EXIT_USAGE
 }
 
@@ -75,7 +152,12 @@ pub fn request(command: Command) -> Option<Request> {
             out,
         } => (Some((Direction::Push, local_dir)), url, sync, conn, out),
         Command::Ls { url, conn, out } => (None, url, Default::default(), conn, out),
-        Command::Run { .. } | Command::Profiles { .. } | Command::Check { .. } => return None,
+        Command::Run { .. }
+        | Command::Profiles { .. }
+        | Command::Check { .. }
+        | Command::Init { .. }
+        | Command::Completions { .. }
+        | Command::Man => return None,
     };
     Some(Request {
         sync,
@@ -99,7 +181,7 @@ fn load(
     }
     let pf = ProfileFile::load(&path).map_err(|e| usage(&e))?;
     for w in &pf.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("{}", term::warning(w));
     }
     Ok(pf)
 }
@@ -154,11 +236,14 @@ fn run_locked(cfg: &Config, name: &str, config_path: &Path, runtime_dir: Option<
         Ok(Acquire::Held(_lock)) => run(cfg),
         Ok(Acquire::Busy(pid)) => {
             let pid = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-            eprintln!("error: profile '{name}' is already running{pid}");
+            eprintln!(
+                "{}",
+                term::error(&format!("profile '{name}' is already running{pid}"))
+            );
             EXIT_LOCKED
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", term::error(&format!("{e:#}")));
             EXIT_LOCKED
         }
     }
@@ -206,7 +291,7 @@ fn check(file: &ConfigArg, verbose: u8, env: &Env, getenv: &dyn Fn(&str) -> Opti
             .request(name, &flags, getenv)
             .and_then(|r| Config::resolve(r, env))
         {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", term::error(&format!("{e:#}")));
             bad += 1;
         }
     }

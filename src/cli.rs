@@ -6,16 +6,23 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::plan::MaxDelete;
+use crate::term::ColorChoice;
+
+/// `--version`: the version and the TLS backend.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (TLS: rustls 0.23, ring)");
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ftpmirror",
-    version,
+    version = VERSION,
     about = "Keep a local directory tree and an FTP server's tree in sync",
     after_help = "Exit codes: 0 all done, 1 some actions failed, 2 usage or configuration error, \
                   3 connection or login failure."
 )]
 pub struct Cli {
+    /// Colour errors and warnings: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -96,6 +103,36 @@ pub enum Command {
         #[arg(short, long, action = clap::ArgAction::Count)]
         verbose: u8,
     },
+    /// Write a commented starter profile file with one profile (refuses to overwrite).
+    #[command(
+        after_help = "Examples:\n  ftpmirror init\n  ftpmirror init --pull ~/.config/ftpmirror/ftpmirror.yaml"
+    )]
+    Init {
+        /// A website deployment profile (the default).
+        #[arg(long, conflicts_with = "pull")]
+        push: bool,
+        /// A nightly download mirror profile.
+        #[arg(long)]
+        pull: bool,
+        /// Where to write it.
+        #[arg(default_value = "ftpmirror.yaml")]
+        file: PathBuf,
+    },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  ftpmirror completions bash > ~/.local/share/bash-completion/completions/ftpmirror\n  \
+                            ftpmirror completions zsh > ~/.zfunc/_ftpmirror\n  \
+                            ftpmirror completions fish > ~/.config/fish/completions/ftpmirror.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Examples:\n  ftpmirror man > ~/.local/share/man/man1/ftpmirror.1\n  ftpmirror man | man -l -"
+    )]
+    Man,
     /// Print the remote tree recursively as the planner sees it: type, size, mtime, precision, path.
     #[command(after_help = "Example:\n  ftpmirror ls ftp://bob@ftp.example.com/htdocs")]
     Ls {

@@ -23,7 +23,10 @@ pub fn install() {
                 .and_then(|_| flag::register(signal, &ARMED))
                 .and_then(|_| flag::register_usize(signal, &SIGNAL, signal as usize));
             if let Err(e) = r {
-                eprintln!("warning: cannot handle signal {signal}: {e}");
+                eprintln!(
+                    "{}",
+                    crate::term::warning(&format!("cannot handle signal {signal}: {e}"))
+                );
             }
         }
     });

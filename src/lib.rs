@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod exec;
 pub mod filter;
+pub mod init;
 pub mod interrupt;
 pub mod local;
 pub mod lock;
@@ -24,6 +25,7 @@ pub mod remote;
 pub mod report;
 pub mod run;
 pub mod summary;
+pub mod term;
 pub mod tree;
 pub mod url;
 

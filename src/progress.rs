@@ -9,6 +9,7 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::config::Output;
 use crate::event::Event;
 use crate::log::RunLog;
+use crate::term;
 
 pub struct Progress {
     quiet: bool,
@@ -104,8 +105,8 @@ impl Progress {
             return;
         }
         match &self.bar {
-            Some(bar) => bar.println(format!("warning: {s}")),
-            None => eprintln!("warning: {s}"),
+            Some(bar) => bar.println(term::warning(s)),
+            None => eprintln!("{}", term::warning(s)),
         }
     }
 
@@ -113,8 +114,8 @@ impl Progress {
     pub fn warn_always(&mut self, s: &str) {
         self.log.line(&format!("warning: {s}"));
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("warning: {s}")),
-            None => eprintln!("warning: {s}"),
+            Some(bar) => bar.suspend(|| eprintln!("{}", term::warning(s))),
+            None => eprintln!("{}", term::warning(s)),
         }
     }
 
@@ -122,8 +123,8 @@ impl Progress {
     pub fn error(&mut self, s: &str) {
         self.log.line(&format!("error: {s}"));
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("error: {s}")),
-            None => eprintln!("error: {s}"),
+            Some(bar) => bar.suspend(|| eprintln!("{}", term::error(s))),
+            None => eprintln!("{}", term::error(s)),
         }
     }
 

@@ -25,7 +25,7 @@ pub fn run(cfg: &Config) -> u8 {
     let log = match RunLog::open(cfg.output.log_file.as_deref(), cfg.profile.as_deref()) {
         Ok(log) => log,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", crate::term::error(&format!("{e:#}")));
             return EXIT_USAGE;
         }
     };
