@@ -86,7 +86,9 @@ pub enum Command {
         out: OutputArgs,
     },
     /// List the profiles: name, direction, local directory, remote URL (password masked).
-    #[command(after_help = "Examples:\n  ftpmirror profiles\n  ftpmirror profiles -f /etc/ftpmirror.yaml")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror profiles\n  ftpmirror profiles -f /etc/ftpmirror.yaml"
+    )]
     Profiles {
         #[command(flatten)]
         file: ConfigArg,
@@ -95,7 +97,9 @@ pub enum Command {
         verbose: u8,
     },
     /// Check the profile file and every profile in it without connecting.
-    #[command(after_help = "Examples:\n  ftpmirror check\n  FTP_PASSWORD=x ftpmirror check -v -f /etc/ftpmirror.yaml")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror check\n  FTP_PASSWORD=x ftpmirror check -v -f /etc/ftpmirror.yaml"
+    )]
     Check {
         #[command(flatten)]
         file: ConfigArg,
@@ -134,8 +138,10 @@ pub enum Command {
     )]
     Man,
     /// Print the remote tree recursively as the planner sees it: type, size, mtime, precision, path.
-    #[command(after_help = "Examples:\n  ftpmirror ls ftp://bob@ftp.example.com/htdocs\n  \
-                            ftpmirror ls --tls implicit ftps://ftp.example.com/pub")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror ls ftp://bob@ftp.example.com/htdocs\n  \
+                            ftpmirror ls --tls implicit ftps://ftp.example.com/pub"
+    )]
     Ls {
         /// ftp://[user[:password]@]host[:port]/path
         url: String,
@@ -301,7 +307,10 @@ mod tests {
     #[test]
     fn examples_in_help_parse() {
         for cmd in Cli::command().get_subcommands() {
-            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             let examples: Vec<&str> = help.lines().filter(|l| l.contains("ftpmirror ")).collect();
             let n = examples.len();
             assert!((2..=4).contains(&n), "{}: {n} examples", cmd.get_name());

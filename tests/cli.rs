@@ -1111,10 +1111,11 @@ fn readme_commands_parse() {
         let Some(at) = line.find("ftpmirror ").filter(|_| in_code) else {
             continue;
         };
-        if line[..at].contains('/') || line.contains("cargo ") {
-            continue; // a path such as /etc/ftpmirror.yaml, not a command
+        if line.contains("cargo ") {
+            continue;
         }
-        let cmd = line[at..].split('#').next().unwrap();
+        // Up to a comment, redirection or pipe; `$VAR`s and `${{ }}` stand for values.
+        let cmd = line[at..].split(['#', '>', '|']).next().unwrap();
         let mut args = Vec::new();
         let mut quote = None;
         let mut cur = String::new();
@@ -1130,17 +1131,15 @@ fn readme_commands_parse() {
         if !cur.is_empty() {
             args.push(cur);
         }
-        if args
-            .iter()
-            .any(|a| a == "NAME..." || a == "URL" || a == "LOCAL_DIR")
-        {
+        let placeholders = ["NAME...", "URL", "LOCAL_DIR", "SHELL", "DIR"];
+        if args.iter().any(|a| placeholders.contains(&a.as_str())) {
             continue; // the synopsis
         }
         ftpmirror::cli::Cli::try_parse_from(&args)
             .unwrap_or_else(|e| panic!("README: {line}\n{e}"));
         checked += 1;
     }
-    assert!(checked >= 6, "only {checked} README commands found");
+    assert!(checked >= 17, "only {checked} README commands found");
 }
 
 mod guards {
