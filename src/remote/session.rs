@@ -316,10 +316,9 @@ impl Session {
         }
     }
 
-    /// Downloads `remote` into `out`, calling `progress` with each chunk's size.
-    /// Returns the bytes received; a broken data connection is an error even if the server
-    /// then replies 226.
-    /// `offset` > 0 continues a partial download (REST, then RETR).
+    /// Downloads `remote` into `out`, from `offset` on (REST, then RETR), calling `progress`
+    /// with each chunk's size. Returns the bytes received; a broken data connection is an
+    /// error even if the server then replies 226.
     pub fn retrieve(
         &mut self,
         remote: &str,
@@ -327,30 +326,12 @@ impl Session {
         out: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let stream = self.with_data(|ftp| {
-            ftp.resume_transfer(offset as usize)?;
-            ftp.retr_as_stream(remote)
-        });
-        let stream = stream.map_err(|e| self.fail("RETR", remote, &e))?;
-        let (closed, copied) =
-            run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
-                copy(stream, out, progress)
-            });
-        self.closed(closed, copied.is_ok())
-            .map_err(|e| self.fail("RETR", remote, &e))?;
-        copied.map_err(|e| match e {
-            CopyError::Read(e) => Failure::io(
-                format!("RETR {remote} on {}: {}", self.label, describe_io(&e)),
-                true,
-            ),
-            CopyError::Write(e) => Failure::io(format!("writing the downloaded data: {e}"), false),
-            CopyError::Interrupted => Failure::io("interrupted".into(), false),
-        })
+        self.transfer(remote, offset, Way::Down(out), progress)
     }
 
-    /// Uploads `input` to `remote`. A local read error aborts the transfer (ABOR) rather than
-    /// closing the data connection, which the server would take as a complete file.
-    /// `offset` > 0 continues a partial upload (REST, then STOR): `input` must start there.
+    /// Uploads `input` to `remote`, from `offset` on (REST, then STOR; `input` must start
+    /// there). A local read error aborts the transfer (ABOR) rather than closing the data
+    /// connection, which the server would take as a complete file.
     pub fn store(
         &mut self,
         remote: &str,
@@ -358,24 +339,52 @@ impl Session {
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
+        self.transfer(remote, offset, Way::Up(input), progress)
+    }
+
+    fn transfer(
+        &mut self,
+        remote: &str,
+        offset: u64,
+        mut way: Way,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let down = matches!(way, Way::Down(_));
+        let cmd = if down { "RETR" } else { "STOR" };
         let stream = self.with_data(|ftp| {
             ftp.resume_transfer(offset as usize)?;
-            ftp.put_with_stream(remote)
+            if down {
+                ftp.retr_as_stream(remote)
+            } else {
+                ftp.put_with_stream(remote)
+            }
         });
-        let stream = stream.map_err(|e| self.fail("STOR", remote, &e))?;
-        let (closed, copied) =
-            run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
-                copy(input, stream, progress)
-            });
+        let stream = stream.map_err(|e| self.fail(cmd, remote, &e))?;
+        let (closed, copied) = run_transfer(
+            &mut self.ftp,
+            &self.guard,
+            stream,
+            self.timeout,
+            |stream| match &mut way {
+                Way::Down(out) => copy(stream, *out, progress),
+                Way::Up(input) => copy(*input, stream, progress),
+            },
+        );
         self.closed(closed, copied.is_ok())
-            .map_err(|e| self.fail("STOR", remote, &e))?;
-        copied.map_err(|e| match e {
-            CopyError::Read(e) => Failure::io(format!("reading the local file: {e}"), false),
-            CopyError::Interrupted => Failure::io("interrupted".into(), false),
-            CopyError::Write(e) => Failure::io(
-                format!("STOR {remote} on {}: {}", self.label, describe_io(&e)),
+            .map_err(|e| self.fail(cmd, remote, &e))?;
+        // Blame the right side: the network's failures are worth a retry, the disk's are not.
+        copied.map_err(|e| match (e, down) {
+            (CopyError::Interrupted, _) => Failure::io("interrupted".into(), false),
+            (CopyError::Read(e), true) | (CopyError::Write(e), false) => Failure::io(
+                format!("{cmd} {remote} on {}: {}", self.label, describe_io(&e)),
                 true,
             ),
+            (CopyError::Write(e), true) => {
+                Failure::io(format!("writing the downloaded data: {e}"), false)
+            }
+            (CopyError::Read(e), false) => {
+                Failure::io(format!("reading the local file: {e}"), false)
+            }
         })
     }
 
@@ -597,6 +606,12 @@ fn connect_tcp(ep: &Endpoint) -> io::Result<TcpStream> {
 fn set_timeouts(s: &TcpStream, timeout: Duration) -> io::Result<()> {
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))
+}
+
+/// Which way a transfer's bytes go.
+enum Way<'a> {
+    Down(&'a mut dyn Write),
+    Up(&'a mut dyn Read),
 }
 
 /// Which side of a copy failed, or a stop was asked for.
