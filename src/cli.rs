@@ -229,6 +229,10 @@ pub struct ConnArgs {
     /// Do not check the server certificate at all (a warning is printed on every run).
     #[arg(long)]
     pub insecure: bool,
+    /// The server's LIST time zone, e.g. +02:00 [default: detected from MDTM where LIST is all there is].
+    #[arg(long, value_name = "±HH:MM", allow_hyphen_values = true,
+          value_parser = crate::remote::clock::parse_offset)]
+    pub time_offset: Option<i64>,
 }
 
 /// `--tls`.

@@ -63,6 +63,8 @@ pub struct Config {
     pub endpoint: Endpoint,
     pub parallel: usize,
     pub retry: RetryPolicy,
+    /// Seconds east of UTC of the server's LIST times; `None`: detect.
+    pub time_offset: Option<i64>,
     pub output: Output,
     /// The profile this run comes from, if any.
     pub profile: Option<String>,
@@ -123,6 +125,7 @@ impl Config {
             job,
             endpoint,
             parallel: usize::from(req.conn.parallel.unwrap_or(DEFAULT_PARALLEL)),
+            time_offset: req.conn.time_offset,
             retry: RetryPolicy {
                 retries: req.conn.retries.unwrap_or(DEFAULT_RETRIES),
                 delay: req.conn.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY),

@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
 use anyhow::{Context, Result, bail};
@@ -29,10 +29,23 @@ pub struct Executor<'a> {
     temp_upload: bool,
     /// The server refused RNFR/RNTO once: upload directly for the rest of the run.
     rename_refused: AtomicBool,
+    /// Without MFMT: whether `MDTM time path` sets mtimes (0 unknown, 1 yes, 2 no).
+    mdtm_write: AtomicU8,
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(pool: &'a Pool, job: &'a SyncJob, events: Sender<Event>) -> Self {
+    pub fn new(
+        pool: &'a Pool,
+        job: &'a SyncJob,
+        mdtm_write: Option<bool>,
+        events: Sender<Event>,
+    ) -> Self {
+        let mdtm_write = match mdtm_write {
+            Some(true) => 1,
+            Some(false) => 2,
+            None if pool.caps().mdtm => 0,
+            None => 2,
+        };
         Executor {
             pool,
             local_root: &job.local,
@@ -42,6 +55,7 @@ impl<'a> Executor<'a> {
             failures: AtomicUsize::new(0),
             temp_upload: job.temp_upload,
             rename_refused: AtomicBool::new(false),
+            mdtm_write: AtomicU8::new(mdtm_write),
         }
     }
 
@@ -288,12 +302,30 @@ impl<'a> Executor<'a> {
                 ));
             }
         }
-        if let (true, Some(t)) = (self.pool.caps().mfmt, a.mtime)
-            && let Err(e) = s.set_mtime(remote, t)
-        {
-            self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
+        if let Some(t) = a.mtime {
+            self.set_remote_mtime(s, remote, t);
         }
         Ok(a.size)
+    }
+
+    /// Gives an uploaded file the local mtime: MFMT, else vsftpd's `MDTM time path` while the
+    /// server accepts it (the first refusal turns it off for the run).
+    fn set_remote_mtime(&self, s: &mut Session, remote: &str, t: std::time::SystemTime) {
+        let r = if self.pool.caps().mfmt {
+            s.set_mtime(remote, t)
+        } else if self.mdtm_write.load(Ordering::SeqCst) != 2 {
+            let r = s.set_mtime_mdtm(remote, t);
+            let known = if r.is_ok() { 1 } else { 2 };
+            if self.mdtm_write.swap(known, Ordering::SeqCst) == 0 && r.is_err() {
+                return; // unknown until now: this server simply cannot; not worth a warning
+            }
+            r
+        } else {
+            return;
+        };
+        if let Err(e) = r {
+            self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
+        }
     }
 
     /// STOR of the local file for `a` to `target`, from `offset` on (REST); the bytes sent
@@ -367,7 +399,13 @@ impl<'a> Executor<'a> {
                     true,
                 ));
             }
-            if let Some(t) = a.mtime {
+            // LIST gives minutes at best: where MDTM exists, ask for the second.
+            let exact = if !self.pool.caps().mlsd && self.pool.caps().mdtm {
+                s.mdtm(remote).ok()
+            } else {
+                None
+            };
+            if let Some(t) = exact.or(a.mtime) {
                 file.set_modified(t)
                     .with_context(|| format!("cannot set the mtime of {}", part.display()))?;
             }

@@ -133,6 +133,14 @@ fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Er
     parsed(d, "a duration such as 30s or 2m", parse_duration)
 }
 
+fn de_time_offset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    parsed(
+        d,
+        "a time offset such as +02:00",
+        crate::remote::clock::parse_offset,
+    )
+}
+
 fn de_max_delete<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MaxDelete>, D::Error> {
     parsed(d, "a count (50) or a percentage (10%)", |s| s.parse())
 }
@@ -187,6 +195,8 @@ pub struct Keys {
     #[serde(default)]
     pub pin_sha256: OneOrMany,
     pub insecure: Option<bool>,
+    #[serde(default, deserialize_with = "de_time_offset")]
+    pub time_offset: Option<i64>,
     pub log_file: Option<String>,
     pub summary_json: Option<String>,
     pub quiet: Option<bool>,
@@ -260,6 +270,7 @@ impl Keys {
                 self.pin_sha256
             },
             insecure: self.insecure.or(d.insecure),
+            time_offset: self.time_offset.or(d.time_offset),
             log_file: self.log_file.or(d.log_file),
             summary_json: self.summary_json.or(d.summary_json),
             quiet: self.quiet.or(d.quiet),
@@ -536,6 +547,7 @@ impl ProfileFile {
                 pins
             },
             insecure: f_conn.insecure || k.insecure.unwrap_or(false),
+            time_offset: f_conn.time_offset.or(k.time_offset),
         };
         let verbose = f_out.verbose.max(k.verbose.unwrap_or(0));
         let out = OutputArgs {

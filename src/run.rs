@@ -14,7 +14,7 @@ use crate::local;
 use crate::log::RunLog;
 use crate::plan::{Direction, Plan, PlanOpts, plan};
 use crate::progress::Progress;
-use crate::remote::{Pool, walk::walk};
+use crate::remote::{Pool, clock, walk::walk};
 use crate::report::Report;
 use crate::summary;
 use crate::tree::{Kind, Tree};
@@ -157,7 +157,8 @@ fn collect_problems(tree: &Tree, report: &mut Report, progress: &mut Progress) {
 
 fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {
     let pool = connect(cfg, progress)?;
-    let tree = list_remote(&pool, &Filter::default(), progress);
+    let mut tree = list_remote(&pool, &Filter::default(), progress);
+    list_times_to_utc(cfg, &pool, &mut tree, progress);
     pool.close();
     if !tree.root_exists {
         return Err(Error::partial(anyhow!("{}", root_error(&tree))));
@@ -178,6 +179,29 @@ fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {
     collect_problems(&tree, &mut report, progress);
     print_failures(&report, progress);
     Ok(report)
+}
+
+/// LIST shows the server's local time: shift it to UTC by `--time-offset`, or by the offset
+/// one file's MDTM reveals. MLSD times are UTC already.
+fn list_times_to_utc(cfg: &Config, pool: &Pool, tree: &mut Tree, progress: &mut Progress) {
+    if pool.caps().mlsd {
+        return;
+    }
+    let (offset, how) = match cfg.time_offset {
+        Some(o) => (o, "--time-offset".to_string()),
+        None if pool.caps().mdtm => match clock::detect_offset(pool, tree) {
+            Some((o, path)) => (o, format!("detected from the MDTM of {path}")),
+            None => return,
+        },
+        None => return,
+    };
+    if progress.verbose() {
+        progress.line(&format!(
+            "LIST times are UTC{} ({how})",
+            clock::format_offset(offset)
+        ));
+    }
+    clock::apply_offset(tree, offset);
 }
 
 fn root_error(tree: &Tree) -> String {
@@ -216,6 +240,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         (h.join().expect("scan thread panicked"), remote)
     });
     let local = local.map_err(Error::usage)?;
+    list_times_to_utc(cfg, &pool, &mut remote, progress);
     if !remote.root_exists {
         if job.direction == Direction::Pull {
             return Err(Error::partial(anyhow!("{}", root_error(&remote))));
@@ -230,12 +255,28 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     collect_problems(&local, &mut report, progress);
     collect_problems(&remote, &mut report, progress);
 
+    // Without MFMT, whether `MDTM time path` sets times decides how remote mtimes compare.
+    let mdtm_write = if job.direction == Direction::Push && !pool.caps().mfmt && pool.caps().mdtm {
+        clock::probe_mdtm_write(&pool, &remote)
+    } else {
+        None
+    };
+    if progress.verbose()
+        && let Some(w) = mdtm_write
+    {
+        progress.line(&format!(
+            "setting mtimes with MDTM: {}",
+            if w { "yes" } else { "no" }
+        ));
+    }
     let opts = PlanOpts {
         direction: job.direction,
         delete: job.delete,
         compare: CompareOpts {
             size_only: job.size_only,
-            dest_times_settable: job.direction == Direction::Pull || pool.caps().mfmt,
+            dest_times_settable: job.direction == Direction::Pull
+                || pool.caps().mfmt
+                || mdtm_write == Some(true),
         },
         resume_min: job.resume_min.filter(|_| pool.caps().rest_stream),
     };
@@ -305,7 +346,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        let executor = Executor::new(&pool, job, tx);
+        let executor = Executor::new(&pool, job, mdtm_write, tx);
         s.spawn(move || executor.execute(&plan, hold_deletes));
         for ev in rx {
             report.record(&ev);

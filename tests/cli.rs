@@ -2186,3 +2186,173 @@ mod native {
         assert!(!sb.run(&never).stderr.contains('\x1b'));
     }
 }
+
+/// mtimes to the second on a vsftpd-like server: LIST only (minute precision, local time two
+/// hours ahead of UTC), no MFMT, MDTM for reading and, with `mdtm_write`, for setting.
+mod times {
+    use super::*;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use support::scripted::{Behaviour, Scripted};
+
+    fn vsftpd_like(mdtm_write: bool) -> Scripted {
+        Scripted::start(Behaviour {
+            feat: vec!["SIZE", "MDTM", "UTF8", "REST STREAM"],
+            mdtm_write,
+            list_offset: 7200,
+            ..Behaviour::default()
+        })
+    }
+
+    fn secs(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn pull_keeps_the_second_and_finds_the_list_time_zone() {
+        let srv = vsftpd_like(false);
+        // Recent (LIST shows a time of day, not a year), and the seconds matter.
+        let now = secs(SystemTime::now());
+        let when = at(now - 3600 - now % 60 + 47);
+        srv.put_file("a.txt", b"version 1", when);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let out = run_in(home.path(), &["pull", "-v", &srv.url(), l], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout
+                .contains("LIST times are UTC+02:00 (detected from the MDTM of a.txt)"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            secs(mtime(&local, "a.txt")),
+            secs(when),
+            "to the second, from MDTM"
+        );
+
+        let again = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+        assert!(
+            again.actions("download").is_empty(),
+            "the offset is applied: {}",
+            again.all()
+        );
+
+        // Same size, older on the server (a restored version): caught.
+        srv.put_file("a.txt", b"version 0", at(1_763_000_000));
+        let out = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+        assert_eq!(out.actions("download"), ["a.txt"], "{}", out.all());
+        assert_eq!(fs::read(local.join("a.txt")).unwrap(), b"version 0");
+    }
+
+    #[test]
+    fn push_sets_times_with_mdtm_where_mfmt_is_missing() {
+        let srv = vsftpd_like(true);
+        srv.put_file("old.txt", b"x", at(1_700_000_000));
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "old.txt", b"x");
+        write(&local, "page.html", b"same size A");
+        touch(&local, "page.html", -86_400);
+        let l = local.to_str().unwrap();
+        let out = run_in(home.path(), &["push", "-v", l, &srv.url()], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout.contains("setting mtimes with MDTM: yes"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            secs(srv.file("/page.html").unwrap().1),
+            secs(mtime(&local, "page.html"))
+        );
+
+        let again = run_in(home.path(), &["push", l, &srv.url()], &[]);
+        assert!(again.actions("upload").is_empty(), "{}", again.all());
+
+        // An edit that keeps the size and moves the mtime back: caught, because the server's
+        // copy carries the old local mtime, not the upload time.
+        write(&local, "page.html", b"same size B");
+        touch(&local, "page.html", -2 * 86_400);
+        let out = run_in(home.path(), &["push", l, &srv.url()], &[]);
+        assert_eq!(out.actions("upload"), ["page.html"], "{}", out.all());
+        assert_eq!(srv.file("/page.html").unwrap().0, b"same size B");
+    }
+
+    #[test]
+    fn without_mdtm_write_an_unchanged_tree_still_converges() {
+        let srv = vsftpd_like(false);
+        srv.put_file("seed.txt", b"s", at(1_700_000_000));
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "seed.txt", b"s");
+        write(&local, "new.txt", b"new");
+        let l = local.to_str().unwrap();
+        let out = run_in(home.path(), &["push", "-v", l, &srv.url()], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout.contains("setting mtimes with MDTM: no"),
+            "{}",
+            out.all()
+        );
+        assert!(
+            !out.stderr.contains("cannot set the mtime"),
+            "{}",
+            out.all()
+        );
+        let again = run_in(home.path(), &["push", l, &srv.url()], &[]);
+        assert!(again.actions("upload").is_empty(), "{}", again.all());
+    }
+
+    #[test]
+    fn time_offset_by_hand_where_mdtm_is_missing() {
+        let srv = Scripted::start(Behaviour {
+            feat: vec!["SIZE", "UTF8"],
+            list_offset: 7200,
+            ..Behaviour::default()
+        });
+        srv.put_file(
+            "a.txt",
+            b"x",
+            SystemTime::now() - Duration::from_secs(3 * 86_400),
+        );
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        assert_eq!(
+            run_in(
+                home.path(),
+                &["pull", "--time-offset", "+02:00", &srv.url(), l],
+                &[]
+            )
+            .code,
+            0
+        );
+        let diff = secs(mtime(&local, "a.txt")).abs_diff(secs(srv.file("/a.txt").unwrap().1));
+        assert!(
+            diff < 60,
+            "LIST minute precision, shifted to UTC: off by {diff} s"
+        );
+        let again = run_in(
+            home.path(),
+            &["pull", "--time-offset", "+02:00", &srv.url(), l],
+            &[],
+        );
+        assert!(again.actions("download").is_empty(), "{}", again.all());
+        let wrong = run_in(
+            home.path(),
+            &["pull", "--time-offset", "-05:00", &srv.url(), l],
+            &[],
+        );
+        assert_eq!(
+            wrong.actions("download"),
+            ["a.txt"],
+            "a wrong offset shows: {}",
+            wrong.all()
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! The FTP side: sessions, listings, the session pool and the parallel tree walk.
 
+pub mod clock;
 pub mod listing;
 pub mod pool;
 pub mod session;

@@ -396,6 +396,22 @@ impl Session {
             .map_err(|e| self.fail("MFMT", remote, &e))
     }
 
+    /// Sets a remote file's mtime the vsftpd way, `MDTM YYYYMMDDHHMMSS path` (`mdtm_write`),
+    /// for servers without MFMT. Servers that do not know this form refuse it (550 or 501).
+    pub fn set_mtime_mdtm(&mut self, remote: &str, time: SystemTime) -> Result<()> {
+        let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
+        self.guarded(|f| f.custom_command(format!("MDTM {ts} {remote}"), &[Status::File]))
+            .map(|_| ())
+            .map_err(|e| self.fail("MDTM", remote, &e))
+    }
+
+    /// A remote file's mtime to the second, UTC (MDTM, RFC 3659).
+    pub fn mdtm(&mut self, remote: &str) -> Result<SystemTime> {
+        self.guarded(|f| f.mdtm(remote))
+            .map(|t| t.and_utc().into())
+            .map_err(|e| self.fail("MDTM", remote, &e))
+    }
+
     pub fn mkdir(&mut self, remote: &str) -> Result<()> {
         self.guarded(|f| f.mkdir(remote))
             .map_err(|e| self.fail("MKD", remote, &e))

@@ -53,6 +53,10 @@ pub struct Behaviour {
     pub extra_lines: Vec<String>,
     /// Implicit FTPS: TLS from the first byte, and on data connections after PROT P.
     pub implicit_tls: Option<Arc<rustls::ServerConfig>>,
+    /// `MDTM YYYYMMDDHHMMSS path` sets the mtime, as vsftpd does with `mdtm_write=YES`.
+    pub mdtm_write: bool,
+    /// LIST shows times this many seconds ahead of UTC (a server in another time zone).
+    pub list_offset: i64,
 }
 
 impl Default for Behaviour {
@@ -75,6 +79,8 @@ impl Default for Behaviour {
             mlsd: false,
             extra_lines: Vec::new(),
             implicit_tls: None,
+            mdtm_write: false,
+            list_offset: 0,
         }
     }
 }
@@ -189,12 +195,12 @@ impl Scripted {
     }
 }
 
-fn list_line(name: &str, node: &Node) -> String {
+fn list_line(name: &str, node: &Node, offset: i64) -> String {
     let (kind, size, mtime) = match node {
         Node::Dir => ('d', 0, SystemTime::now()),
         Node::File { data, mtime } => ('-', data.len(), *mtime),
     };
-    let t: DateTime<Utc> = mtime.into();
+    let t: DateTime<Utc> = DateTime::<Utc>::from(mtime) + chrono::Duration::seconds(offset);
     let recent = SystemTime::now()
         .duration_since(mtime)
         .map_or(true, |d| d < Duration::from_secs(180 * 86_400));
@@ -474,7 +480,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                                     text.push_str(&if mlsd {
                                         mlsd_line(name, n)
                                     } else {
-                                        list_line(name, n)
+                                        list_line(name, n, b.list_offset)
                                     });
                                     text.push_str("\r\n");
                                 }
@@ -575,6 +581,34 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 Err(_) => "501 bad offset".into(),
             },
             "ABOR" => "226 abort done".into(),
+            "MDTM" => {
+                let (stamp, path) = match arg.split_once(' ') {
+                    Some((t, p))
+                        if b.mdtm_write
+                            && t.len() == 14
+                            && t.chars().all(|c| c.is_ascii_digit()) =>
+                    {
+                        (Some(t), p)
+                    }
+                    _ => (None, arg),
+                };
+                let mut st = st.lock().unwrap();
+                match (stamp, st.nodes.get_mut(&abs(path))) {
+                    (Some(t), Some(Node::File { mtime, .. })) => {
+                        let when =
+                            chrono::NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").unwrap();
+                        *mtime = when.and_utc().into();
+                        format!("213 Modify={t}")
+                    }
+                    (None, Some(Node::File { mtime, .. })) => {
+                        format!(
+                            "213 {}",
+                            DateTime::<Utc>::from(*mtime).format("%Y%m%d%H%M%S")
+                        )
+                    }
+                    _ => "550 no such file".into(),
+                }
+            }
             "SIZE" => match st.lock().unwrap().nodes.get(&abs(arg)) {
                 Some(Node::File { data, .. }) => format!("213 {}", data.len()),
                 _ => "550 no such file".into(),
