@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use suppaftp::list::ListParser;
 
 use crate::tree::{Mtime, Precision};
@@ -101,29 +101,19 @@ pub fn parse_mlsd_time(v: &str) -> Option<SystemTime> {
 /// Parses one LIST line: Unix `ls -l` style, then DOS/IIS style. `None` for lines that carry
 /// no entry (`total 12`, blank lines).
 pub fn parse_list_line(line: &str) -> Option<ParsedLine> {
-    let trimmed = line.trim_end();
-    if trimmed.is_empty() || is_total_line(trimmed) {
+    parse_list_line_at(line, Utc::now())
+}
+
+/// As `parse_list_line`, with "now" given: a Unix date without a year is in the last year.
+pub fn parse_list_line_at(line: &str, now: DateTime<Utc>) -> Option<ParsedLine> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() || is_total_line(line.trim_end()) {
         return None;
     }
-    if let Ok(f) = ListParser::parse_posix(trimmed) {
-        let kind = match f.file_type() {
-            _ if f.name() == "." || f.name() == ".." => ListedKind::SelfOrParent,
-            t if t.is_directory() => ListedKind::Dir,
-            t if t.is_symlink() => ListedKind::Symlink,
-            _ => ListedKind::File,
-        };
-        let precision = posix_precision(trimmed, f.name());
-        return Some(Ok(Listed {
-            name: f.name().to_string(),
-            kind,
-            size: f.size() as u64,
-            mtime: Some(Mtime {
-                time: f.modified(),
-                precision,
-            }),
-        }));
+    if let Some(l) = parse_unix(line, now) {
+        return Some(Ok(l));
     }
-    if let Ok(f) = ListParser::parse_dos(trimmed) {
+    if let Ok(f) = ListParser::parse_dos(line.trim_end()) {
         return Some(Ok(Listed {
             name: f.name().to_string(),
             kind: if f.is_directory() {
@@ -141,22 +131,124 @@ pub fn parse_list_line(line: &str) -> Option<ParsedLine> {
     Some(Err(format!("cannot parse LIST line {:?}", line)))
 }
 
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// A Unix `ls -l` line, however its middle columns look: an ACL `+` or `.` after the
+/// permissions, no group column, `major, minor` for devices. The date (`Mon DD HH:MM` or
+/// `Mon DD YYYY`) anchors the parse; the size is the column before it, and the name is
+/// everything after it but the one separating space, so leading and inner spaces survive.
+fn parse_unix(line: &str, now: DateTime<Utc>) -> Option<Listed> {
+    let tokens: Vec<(usize, &str)> = line
+        .split(' ')
+        .scan(0usize, |pos, tok| {
+            let start = *pos;
+            *pos += tok.len() + 1;
+            Some((start, tok))
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
+    let perms = tokens.first()?.1;
+    let type_char = perms.chars().next()?;
+    // Characters, not bytes: a hostile line must not split a multi-byte character.
+    let mut mode = perms.chars().skip(1);
+    let mode_ok = "-dlcbpsD".contains(type_char)
+        && (0..9).all(|_| mode.next().is_some_and(|c| "rwxsStTl-".contains(c)));
+    if !mode_ok {
+        return None;
+    }
+    // The first Mon DD time-or-year triple after at least links and owner.
+    let k = (3..tokens.len().saturating_sub(2)).find(|&k| {
+        month(tokens[k].1).is_some()
+            && tokens[k + 1]
+                .1
+                .parse::<u32>()
+                .is_ok_and(|d| (1..=31).contains(&d))
+            && (is_clock(tokens[k + 2].1) || is_year(tokens[k + 2].1))
+    })?;
+    let (end_pos, end_tok) = tokens[k + 2];
+    let name_start = end_pos + end_tok.len() + 1;
+    let raw_name = line.get(name_start..).filter(|n| !n.is_empty())?;
+    let kind = match type_char {
+        '-' => ListedKind::File,
+        'd' => ListedKind::Dir,
+        'l' => ListedKind::Symlink,
+        'c' => ListedKind::Other("character device".into()),
+        'b' => ListedKind::Other("block device".into()),
+        'p' => ListedKind::Other("fifo".into()),
+        _ => ListedKind::Other("socket".into()),
+    };
+    let name = match kind {
+        ListedKind::Symlink => raw_name.split(" -> ").next().unwrap_or(raw_name),
+        _ => raw_name,
+    };
+    let size = match kind {
+        ListedKind::File | ListedKind::Dir => tokens[k - 1].1.parse::<u64>().ok()?,
+        _ => 0,
+    };
+    let kind = if name == "." || name == ".." {
+        ListedKind::SelfOrParent
+    } else {
+        kind
+    };
+    let mtime = unix_time(tokens[k].1, tokens[k + 1].1, end_tok, now)?;
+    Some(Listed {
+        name: name.to_string(),
+        kind,
+        size,
+        mtime: Some(mtime),
+    })
+}
+
+fn month(tok: &str) -> Option<u32> {
+    let lower = tok.to_ascii_lowercase();
+    MONTHS
+        .iter()
+        .position(|m| *m == lower)
+        .map(|i| i as u32 + 1)
+}
+
+fn is_clock(tok: &str) -> bool {
+    matches!(tok.split_once(':'), Some((h, m)) if h.len() <= 2 && m.len() == 2
+        && h.parse::<u32>().is_ok_and(|h| h < 24) && m.parse::<u32>().is_ok_and(|m| m < 60))
+}
+
+fn is_year(tok: &str) -> bool {
+    tok.len() == 4 && tok.parse::<i32>().is_ok_and(|y| y >= 1970)
+}
+
+/// `Nov 5 13:46` (this year, or last year if that would be more than a day ahead) has minute
+/// precision; `Nov 5 2018` has day precision. Taken as UTC; `--time-offset` corrects it.
+fn unix_time(mon: &str, day: &str, third: &str, now: DateTime<Utc>) -> Option<Mtime> {
+    let (m, d) = (month(mon)?, day.parse::<u32>().ok()?);
+    if is_year(third) {
+        let date = NaiveDate::from_ymd_opt(third.parse().ok()?, m, d)?;
+        return Some(Mtime {
+            time: date.and_hms_opt(0, 0, 0)?.and_utc().into(),
+            precision: Precision::Day,
+        });
+    }
+    let (h, min) = third.split_once(':')?;
+    let at = |year: i32| {
+        NaiveDate::from_ymd_opt(year, m, d)
+            .and_then(|date| date.and_hms_opt(h.parse().ok()?, min.parse().ok()?, 0))
+    };
+    let this_year = at(now.year())?.and_utc();
+    let time = if this_year > now + chrono::Duration::days(1) {
+        at(now.year() - 1)?.and_utc()
+    } else {
+        this_year
+    };
+    Some(Mtime {
+        time: time.into(),
+        precision: Precision::Minute,
+    })
+}
+
 fn is_total_line(line: &str) -> bool {
     line.strip_prefix("total ")
         .is_some_and(|n| n.trim().chars().all(|c| c.is_ascii_digit()))
-}
-
-/// A Unix LIST line shows a time of day for recent files ("Nov  5 13:46") and a year for
-/// older ones ("Nov  5  2018"): minute or day precision. The token before the name says which.
-fn posix_precision(line: &str, name: &str) -> Precision {
-    let before = line
-        .strip_suffix(name)
-        .or_else(|| line.find(&format!(" {name} -> ")).map(|i| &line[..=i]))
-        .unwrap_or(line);
-    match before.split_whitespace().last() {
-        Some(tok) if tok.contains(':') => Precision::Minute,
-        _ => Precision::Day,
-    }
 }
 
 #[cfg(test)]
@@ -264,5 +356,224 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert!(err.contains("this is not a listing"), "{err}");
+    }
+
+    fn now() -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+    }
+
+    fn entry(line: &str) -> Listed {
+        parse_list_line_at(line, now())
+            .expect("an entry")
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn real_unix_lines() {
+        // (line, name, kind, size, mtime as "YYYY-mm-dd HH:MM", precision)
+        type Case = (
+            &'static str,
+            &'static str,
+            ListedKind,
+            u64,
+            &'static str,
+            Precision,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "-rw-r--r--+   1 www  www      1234 Nov  5 13:46 acl.txt",
+                "acl.txt",
+                ListedKind::File,
+                1234,
+                "2026-11-05 13:46",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--.   1 root root       5 Jan 02  2019 selinux",
+                "selinux",
+                ListedKind::File,
+                5,
+                "2019-01-02 00:00",
+                Precision::Day,
+            ),
+            (
+                "-rw-r--r--    1 owner        42 Nov 21 09:00 nogroup",
+                "nogroup",
+                ListedKind::File,
+                42,
+                "2026-11-21 09:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        7 Dec 24 18:00 last year",
+                "last year",
+                ListedKind::File,
+                7,
+                "2025-12-24 18:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        3 Nov 20 10:00   leading spaces",
+                "  leading spaces",
+                ListedKind::File,
+                3,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        3 Nov 20 10:00 inner  two  spaces ",
+                "inner  two  spaces ",
+                ListedKind::File,
+                3,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        3 Nov 20 10:00 Jan 5 2020 looks like a date",
+                "Jan 5 2020 looks like a date",
+                ListedKind::File,
+                3,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 1000 1000 5368709120 Feb 29  2024 big.iso",
+                "big.iso",
+                ListedKind::File,
+                5_368_709_120,
+                "2024-02-29 00:00",
+                Precision::Day,
+            ),
+            (
+                "drwxr-xr-x    2 ftp ftp     4096 Nov 20 10:00 -leading-dash",
+                "-leading-dash",
+                ListedKind::Dir,
+                4096,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "drwxr-xr-x    2 ftp ftp     4096 Nov 20 10:00 .htaccess",
+                ".htaccess",
+                ListedKind::Dir,
+                4096,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "lrwxrwxrwx    1 ftp ftp       11 Nov 20 10:00 link -> target file",
+                "link",
+                ListedKind::Symlink,
+                0,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "crw-rw-rw-    1 root root   1,   3 Nov 20 10:00 null",
+                "null",
+                ListedKind::Other("character device".into()),
+                0,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "brw-rw----    1 root disk   8,   0 Nov 20 10:00 sda",
+                "sda",
+                ListedKind::Other("block device".into()),
+                0,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        9 nov 20 10:00 lower month",
+                "lower month",
+                ListedKind::File,
+                9,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        9 Nov 20 10:00 Ünïcödé 中文 😀.txt",
+                "Ünïcödé 中文 😀.txt",
+                ListedKind::File,
+                9,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+            (
+                "-rw-r--r--    1 ftp ftp        9 Nov 20 10:00 #%[weird].txt",
+                "#%[weird].txt",
+                ListedKind::File,
+                9,
+                "2026-11-20 10:00",
+                Precision::Minute,
+            ),
+        ];
+        for (line, name, kind, size, when, precision) in cases {
+            let l = entry(line);
+            assert_eq!(
+                (l.name.as_str(), &l.kind, l.size),
+                (name, &kind, size),
+                "{line}"
+            );
+            let m = l.mtime.unwrap();
+            let t = DateTime::<Utc>::from(m.time)
+                .format("%Y-%m-%d %H:%M")
+                .to_string();
+            assert_eq!((t.as_str(), m.precision), (when, precision), "{line}");
+        }
+    }
+
+    #[test]
+    fn headers_and_garbage() {
+        assert!(parse_list_line_at("total 12", now()).is_none());
+        assert!(parse_list_line_at("   ", now()).is_none());
+        // The last one crashed an earlier version (bytes, not characters, were sliced).
+        for bad in [
+            "hello world",
+            "drwxr-xr-x 2 ftp ftp 4096 Noc 20 10:00 x",
+            "-rw-r--r-- 1 a b 5 Nov 20 10:00 ",
+            "b/.&\u{a01}\u{1fae2}%AoUyi 1 a b 5 Nov 20 10:00 x",
+        ] {
+            let err = parse_list_line_at(bad, now()).unwrap().unwrap_err();
+            assert!(err.contains("cannot parse LIST line"), "{bad}: {err}");
+        }
+        let dos = entry("11-20-26  10:15AM       <DIR>          Web Site");
+        assert_eq!((dos.name.as_str(), dos.kind), ("Web Site", ListedKind::Dir));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn never_panics(line in "\\PC{0,120}") {
+                let _ = parse_list_line_at(&line, now());
+                let _ = parse_mlsd_line(&line);
+            }
+
+            #[test]
+            fn unix_lines_round_trip(
+                name in "[^\\x00-\\x1f/\\x7f]{1,40}",
+                size in any::<u64>(),
+                day in 1u32..=28,
+                month in 0usize..12,
+                year in 1990i32..2024,
+                owner in "[a-z]{1,8}",
+                group in proptest::option::of("[a-z]{1,8}"),
+            ) {
+                prop_assume!(!name.contains(" -> ") && name != "." && name != "..");
+                let group = group.map(|g| format!(" {g}")).unwrap_or_default();
+                let mon = MONTHS[month];
+                let line = format!("-rw-r--r--    1 {owner}{group} {size:>12} {mon} {day:>2}  {year} {name}");
+                let l = entry(&line);
+                prop_assert_eq!(&l.name, &name);
+                prop_assert_eq!(l.size, size);
+                let t = DateTime::<Utc>::from(l.mtime.unwrap().time);
+                prop_assert_eq!((t.year(), t.day()), (year, day));
+            }
+        }
     }
 }
