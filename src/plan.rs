@@ -1,5 +1,6 @@
 //! The plan: a pure merge of the source and destination trees. No I/O.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -186,10 +187,6 @@ impl Plan {
 /// are unknown), and nothing is deleted below a directory that could not be read on either
 /// side, nor where the source has an entry it skipped (a symlink of the same name). Without `--delete` a file/directory conflict is reported and its subtree left alone.
 pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
-    let transfer_op = match opts.direction {
-        Direction::Push => Op::Upload,
-        Direction::Pull => Op::Download,
-    };
     let mut plan = Plan {
         direction: opts.direction,
         create_root: !dest.root_exists,
@@ -199,59 +196,54 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
         deletes: Vec::new(),
         conflicts: Vec::new(),
     };
-    // Source subtrees left alone because of a conflict, and destination subtrees being cleared.
-    let mut blocked: Vec<RelPath> = Vec::new();
-    let mut cleared: Vec<RelPath> = Vec::new();
-
-    for (path, s) in &source.entries {
-        if blocked.iter().any(|b| path.starts_with(b)) || dest.is_unreadable(path) {
-            continue;
-        }
-        let dest_entry = dest
-            .get(path)
-            .filter(|_| !cleared.iter().any(|c| path.starts_with(c)));
-        let reason = match dest_entry {
-            None => Reason::Missing,
-            Some(d) if d.kind == s.kind => match s.kind {
-                Kind::Dir => continue,
-                Kind::File => match needs_transfer(s, d, opts.compare) {
-                    Some(reason) => reason,
-                    None => continue,
-                },
-            },
-            Some(d) => {
-                if !opts.delete {
-                    plan.conflicts.push(Conflict {
-                        path: path.clone(),
-                        source: s.kind,
-                        dest: d.kind,
-                    });
-                    blocked.push(path.clone());
-                    continue;
-                }
-                clear_subtree(dest, path, &mut plan.clear);
-                cleared.push(path.clone());
-                Reason::TypeDiffers
-            }
+    let mut merge = Merge {
+        source,
+        dest,
+        opts,
+        transfer_op: match opts.direction {
+            Direction::Push => Op::Upload,
+            Direction::Pull => Op::Download,
+        },
+        blocked: Vec::new(),
+        cleared: Vec::new(),
+    };
+    // A merge-join of the two sorted trees, as rclone's march does: one comparison per step,
+    // parents before their children.
+    let mut s_iter = source.entries.iter().peekable();
+    let mut d_iter = dest.entries.iter().peekable();
+    loop {
+        let order = match (s_iter.peek(), d_iter.peek()) {
+            (Some((sp, _)), Some((dp, _))) => sp.cmp(dp),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => break,
         };
-        let op = if s.is_dir() { Op::Mkdir } else { transfer_op };
-        let mut action = source_action(op, path, s, reason);
-        if op != Op::Mkdir {
-            action.resume_from = resumable(s, dest.parts.get(path), opts.resume_min);
-        }
-        if op == Op::Mkdir {
-            plan.mkdirs.push(action);
-        } else {
-            plan.transfers.push(action);
+        match order {
+            Ordering::Less => {
+                let (p, s) = s_iter.next().expect("peeked");
+                merge.source_entry(p, s, None, &mut plan);
+            }
+            Ordering::Equal => {
+                let (p, s) = s_iter.next().expect("peeked");
+                let (_, d) = d_iter.next().expect("peeked");
+                merge.source_entry(p, s, Some(d), &mut plan);
+            }
+            Ordering::Greater => {
+                let (p, d) = d_iter.next().expect("peeked");
+                merge.dest_only(p, d, &mut plan);
+            }
         }
     }
     order_removals(&mut plan.clear);
 
     if opts.delete {
         // Partial transfers of files this run does not transfer: left over from runs cut short.
-        // (A transfer that does not continue its part overwrites it.)
+        // (A transfer that does not continue its part overwrites it.) Transfers are in order.
         for (target, part) in &dest.parts {
-            let transferred = plan.transfers.iter().any(|a| &a.path == target);
+            let transferred = plan
+                .transfers
+                .binary_search_by(|a| a.path.cmp(target))
+                .is_ok();
             let part_path = target
                 .parent()
                 .and_then(|p| p.join(&part_name(target.name())).ok());
@@ -259,19 +251,84 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
                 plan.deletes.push(removal(&p, part, Reason::Leftover));
             }
         }
-        for (path, d) in &dest.entries {
-            let gone = !source.entries.contains_key(path);
-            let protected = dest.is_unreadable(path)
-                || source.is_unreadable(path)
-                || source.is_skipped(path)
-                || cleared.iter().any(|c| path.starts_with(c));
-            if gone && !protected {
-                plan.deletes.push(removal(path, d, Reason::Extra));
-            }
-        }
         order_removals(&mut plan.deletes);
     }
     plan
+}
+
+/// The state of one merge: what is left alone or being replaced so far.
+struct Merge<'a> {
+    source: &'a Tree,
+    dest: &'a Tree,
+    opts: PlanOpts,
+    transfer_op: Op,
+    /// Source subtrees left alone because of a conflict.
+    blocked: Vec<RelPath>,
+    /// Destination subtrees being removed to make way for the source's entry.
+    cleared: Vec<RelPath>,
+}
+
+impl Merge<'_> {
+    fn source_entry(
+        &mut self,
+        path: &RelPath,
+        s: &Entry,
+        dest_entry: Option<&Entry>,
+        plan: &mut Plan,
+    ) {
+        if self.blocked.iter().any(|b| path.starts_with(b)) || self.dest.is_unreadable(path) {
+            return;
+        }
+        let dest_entry = dest_entry.filter(|_| !self.cleared.iter().any(|c| path.starts_with(c)));
+        let reason = match dest_entry {
+            None => Reason::Missing,
+            Some(d) if d.kind == s.kind => match s.kind {
+                Kind::Dir => return,
+                Kind::File => match needs_transfer(s, d, self.opts.compare) {
+                    Some(reason) => reason,
+                    None => return,
+                },
+            },
+            Some(d) => {
+                if !self.opts.delete {
+                    plan.conflicts.push(Conflict {
+                        path: path.clone(),
+                        source: s.kind,
+                        dest: d.kind,
+                    });
+                    self.blocked.push(path.clone());
+                    return;
+                }
+                clear_subtree(self.dest, path, &mut plan.clear);
+                self.cleared.push(path.clone());
+                Reason::TypeDiffers
+            }
+        };
+        let op = if s.is_dir() {
+            Op::Mkdir
+        } else {
+            self.transfer_op
+        };
+        let mut action = source_action(op, path, s, reason);
+        if op == Op::Mkdir {
+            plan.mkdirs.push(action);
+        } else {
+            action.resume_from = resumable(s, self.dest.parts.get(path), self.opts.resume_min);
+            plan.transfers.push(action);
+        }
+    }
+
+    /// An entry only the destination has: deleted with `--delete`, unless it could be unseen
+    /// (an unreadable directory), its source counterpart was skipped, or it is being cleared.
+    fn dest_only(&mut self, path: &RelPath, d: &Entry, plan: &mut Plan) {
+        let protected = self.dest.is_unreadable(path)
+            || self.source.is_unreadable(path)
+            || self.source.is_skipped(path)
+            || self.cleared.iter().any(|c| path.starts_with(c));
+        if self.opts.delete && !protected {
+            plan.deletes.push(removal(path, d, Reason::Extra));
+        }
+    }
 }
 
 /// How much of `part` (the destination's partial copy) can be kept: all of it when it is
