@@ -2484,3 +2484,94 @@ mod shapes {
         assert!(out.stdout.contains("5.00 GiB"), "{}", out.all());
     }
 }
+
+/// The core scenarios against real daemons (see tests/README.md for running the matrix).
+mod interop {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+    use support::daemons::{self, Daemon};
+
+    fn secs(t: std::time::SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    fn scenario(d: Daemon) {
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("local");
+        sample_tree(&local, false);
+        write(&local, ".htaccess", b"Deny from all\n");
+        let l = local.to_str().unwrap();
+        let url = d.url("site");
+        let env = [("FTPMIRROR_PASSWORD", daemons::PASSWORD)];
+        let run = |args: &[&str]| run_in(home.path(), args, &env);
+        let name = d.name;
+
+        let out = run(&["push", l, &url]);
+        assert_eq!(out.code, 0, "{name} push: {}", out.all());
+        let site = d.root.join("site");
+        assert_same_tree(&local, &site);
+        for f in ["index.html", "a/b/c/deep file.txt", ".htaccess"] {
+            assert_eq!(
+                secs(mtime(&site, f)),
+                secs(mtime(&local, f)),
+                "{name}: mtime of {f}"
+            );
+        }
+        let again = run(&["push", l, &url]);
+        assert!(
+            again.actions("upload").is_empty(),
+            "{name} re-run: {}",
+            again.all()
+        );
+
+        // The same size, an older mtime: caught because the server's copy carries the mtime.
+        write(&local, "css/site.css", b"body { color: blu }\n");
+        touch(&local, "css/site.css", -86_400 * 3);
+        let out = run(&["push", l, &url]);
+        assert_eq!(
+            out.actions("upload"),
+            ["css/site.css"],
+            "{name}: {}",
+            out.all()
+        );
+
+        write(&site, "stale.html", b"old");
+        let out = run(&["push", "--delete", "--active", l, &url]);
+        assert_eq!(out.code, 0, "{name} delete+active: {}", out.all());
+        assert_eq!(
+            out.actions("delete"),
+            ["stale.html"],
+            "{name}: {}",
+            out.all()
+        );
+
+        let back = home.path().join("back");
+        let out = run(&["pull", "-j", "2", &url, back.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{name} pull: {}", out.all());
+        assert_same_tree(&local, &back);
+        assert_eq!(
+            secs(mtime(&back, "index.html")),
+            secs(mtime(&local, "index.html"))
+        );
+        let again = run(&["pull", &url, back.to_str().unwrap()]);
+        assert!(
+            again.actions("download").is_empty(),
+            "{name} pull re-run: {}",
+            again.all()
+        );
+    }
+
+    #[test]
+    fn proftpd() {
+        if let Some(d) = daemons::proftpd() {
+            scenario(d);
+        }
+    }
+
+    #[test]
+    fn pure_ftpd() {
+        if let Some(d) = daemons::pure_ftpd() {
+            scenario(d);
+        }
+    }
+}

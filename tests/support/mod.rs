@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod daemons;
 pub mod pki;
 pub mod sample;
 pub mod scripted;

@@ -1,0 +1,242 @@
+//! Real FTP daemons, started by the tests as their own child processes on 127.0.0.1, each
+//! with a temporary root, a virtual test user, a passive port range and a generated config,
+//! and stopped by pid. Where a daemon is not installed, `start` says so in one line and the
+//! test returns; with `FTPMIRROR_INTEROP=1` a missing daemon is a failure.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "test";
+pub const PASSWORD: &str = "s3cret-pw";
+/// SHA-512 crypt of PASSWORD (`openssl passwd -6 -salt abcdefgh s3cret-pw`).
+const PASSWORD_HASH: &str = "$6$abcdefgh$.q.BVhK3nzf1XSSNB.2BrJA7GdbdB8ngE/91HZf0yINdPs9gg3wMK0PkRZ2OQ8O7lbHWte27wrOWnIAzK3qb3.";
+/// The unprivileged account the daemons run sessions as (Debian's `nobody`).
+const UID: u32 = 65534;
+
+pub struct Daemon {
+    pub name: &'static str,
+    pub port: u16,
+    /// The directory the test user sees as `/`.
+    pub root: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "ftp://{USER}@127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A passive port range unlikely to collide with other tests: 20 ports from a random base.
+fn passive_range() -> (u16, u16) {
+    let base = 30_000 + (free_port() % 20_000);
+    (base, base + 19)
+}
+
+/// The daemon's binary in `$FTPMIRROR_DAEMON_PATH` (where `.ci/run` unpacks what cannot be
+/// installed side by side), then in the system's directories.
+fn installed(binary: &str) -> Option<PathBuf> {
+    let extra = std::env::var("FTPMIRROR_DAEMON_PATH").unwrap_or_default();
+    extra
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .chain(["/usr/sbin", "/usr/bin", "/usr/local/sbin"])
+        .map(|d| Path::new(d).join(binary))
+        .find(|p| p.exists())
+}
+
+/// `None`, after saying so, when the daemon is missing; a panic with FTPMIRROR_INTEROP=1.
+fn missing(name: &str) -> Option<Daemon> {
+    if std::env::var_os("FTPMIRROR_INTEROP").is_some_and(|v| v == "1") {
+        panic!("{name} is not installed, and FTPMIRROR_INTEROP=1 requires it");
+    }
+    eprintln!("skipped: {name} is not installed (see tests/README.md)");
+    None
+}
+
+fn chown_tree(path: &Path) {
+    let _ = Command::new("chown")
+        .args(["-R", &format!("{UID}:{UID}")])
+        .arg(path)
+        .status();
+}
+
+/// Waits until the daemon accepts connections, or fails with its log.
+fn wait_ready(name: &str, port: u16, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{name} exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{name} did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// proftpd with MLSD and MFMT (mod_facts), a file-based virtual user, chrooted to its root.
+pub fn proftpd() -> Option<Daemon> {
+    let Some(binary) = installed("proftpd") else {
+        return missing("proftpd");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chown_tree(&root);
+    let port = free_port();
+    let (p1, p2) = passive_range();
+    std::fs::write(
+        d.join("passwd"),
+        format!(
+            "{USER}:{PASSWORD_HASH}:{UID}:{UID}::{}:/bin/false\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("group"), format!("test:x:{UID}:\n")).unwrap();
+    // proftpd refuses user files others can read.
+    for f in ["passwd", "group"] {
+        std::fs::set_permissions(
+            d.join(f),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    let conf = d.join("proftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "ServerType standalone\n\
+             DefaultServer on\n\
+             ServerName \"ftpmirror test\"\n\
+             Port {port}\n\
+             DefaultAddress 127.0.0.1\n\
+             UseIPv6 off\n\
+             User nobody\n\
+             Group nogroup\n\
+             PidFile {d}/proftpd.pid\n\
+             ScoreboardFile {d}/scoreboard\n\
+             DelayTable none\n\
+             SystemLog {d}/system.log\n\
+             TransferLog none\n\
+             WtmpLog off\n\
+             AuthOrder mod_auth_file.c\n\
+             AuthUserFile {d}/passwd\n\
+             AuthGroupFile {d}/group\n\
+             RequireValidShell off\n\
+             DefaultRoot ~\n\
+             PassivePorts {p1} {p2}\n\
+             AllowOverwrite on\n\
+             Umask 022\n\
+             MaxInstances 40\n\
+             TimesGMT on\n",
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    let log = d.join("stderr.log");
+    let mut child = Command::new(binary)
+        .args(["-n", "-c"])
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start proftpd");
+    wait_ready("proftpd", port, &mut child, &log);
+    Some(Daemon {
+        name: "proftpd",
+        port,
+        root,
+        child,
+        _dir: dir,
+    })
+}
+
+/// pure-ftpd with MLSD and MFMT, a puredb virtual user, everyone chrooted.
+pub fn pure_ftpd() -> Option<Daemon> {
+    let Some(binary) = installed("pure-ftpd") else {
+        return missing("pure-ftpd");
+    };
+    let Some(pure_pw) = installed("pure-pw") else {
+        return missing("pure-pw");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chown_tree(&root);
+    let port = free_port();
+    let (p1, p2) = passive_range();
+    // account:hash:uid:gid:gecos:home (/./ marks the chroot):13 empty limits
+    let passwd = d.join("passwd");
+    let line = format!(
+        "{USER}:{PASSWORD_HASH}:{UID}:{UID}::{}/./::::::::::::\n",
+        root.display()
+    );
+    std::fs::write(&passwd, line).unwrap();
+    let pdb = d.join("pdb");
+    let made = Command::new(pure_pw)
+        .arg("mkdb")
+        .arg(&pdb)
+        .arg("-f")
+        .arg(&passwd)
+        .status()
+        .unwrap();
+    assert!(made.success(), "pure-pw mkdb failed");
+    let log = d.join("stderr.log");
+    let mut child = Command::new(binary)
+        .arg("-S")
+        .arg(format!("127.0.0.1,{port}"))
+        .arg("-p")
+        .arg(format!("{p1}:{p2}"))
+        .arg("-l")
+        .arg(format!("puredb:{}", pdb.display()))
+        .args(["-E", "-A", "-H", "-u", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start pure-ftpd");
+    wait_ready("pure-ftpd", port, &mut child, &log);
+    Some(Daemon {
+        name: "pure-ftpd",
+        port,
+        root,
+        child,
+        _dir: dir,
+    })
+}
