@@ -69,13 +69,23 @@ fn installed(binary: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// `None`, after saying so, when the daemon is missing; a panic with FTPMIRROR_INTEROP=1.
+/// `None`, after saying so, when the daemon cannot run here; a panic with FTPMIRROR_INTEROP=1.
 fn missing(name: &str) -> Option<Daemon> {
+    skip(&format!("{name} is not installed"))
+}
+
+fn skip(why: &str) -> Option<Daemon> {
     if std::env::var_os("FTPMIRROR_INTEROP").is_some_and(|v| v == "1") {
-        panic!("{name} is not installed, and FTPMIRROR_INTEROP=1 requires it");
+        panic!("{why}, and FTPMIRROR_INTEROP=1 requires the daemon tests");
     }
-    eprintln!("skipped: {name} is not installed (see tests/README.md)");
+    eprintln!("skipped: {why} (see tests/README.md)");
     None
+}
+
+/// The daemons switch to `nobody` for sessions, which only root may do.
+fn not_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(true, |m| m.uid() != 0)
 }
 
 fn chown_tree(path: &Path) {
