@@ -2574,4 +2574,11 @@ mod interop {
             scenario(d);
         }
     }
+
+    #[test]
+    fn vsftpd() {
+        if let Some(d) = daemons::vsftpd() {
+            scenario(d);
+        }
+    }
 }

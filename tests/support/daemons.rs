@@ -88,9 +88,9 @@ fn not_root() -> bool {
     std::fs::metadata("/proc/self").map_or(true, |m| m.uid() != 0)
 }
 
-fn chown_tree(path: &Path) {
+fn chown_tree(path: &Path, uid: u32) {
     let _ = Command::new("chown")
-        .args(["-R", &format!("{UID}:{UID}")])
+        .args(["-R", &format!("{uid}:{uid}")])
         .arg(path)
         .status();
 }
@@ -125,7 +125,7 @@ pub fn proftpd() -> Option<Daemon> {
     let d = dir.path();
     let root = d.join("root");
     std::fs::create_dir_all(&root).unwrap();
-    chown_tree(&root);
+    chown_tree(&root, UID);
     let port = free_port();
     let (p1, p2) = passive_range();
     std::fs::write(
@@ -208,7 +208,7 @@ pub fn pure_ftpd() -> Option<Daemon> {
     let d = dir.path();
     let root = d.join("root");
     std::fs::create_dir_all(&root).unwrap();
-    chown_tree(&root);
+    chown_tree(&root, UID);
     let port = free_port();
     let (p1, p2) = passive_range();
     // account:hash:uid:gid:gecos:home (/./ marks the chroot):13 empty limits
@@ -244,6 +244,68 @@ pub fn pure_ftpd() -> Option<Daemon> {
     wait_ready("pure-ftpd", port, &mut child, &log);
     Some(Daemon {
         name: "pure-ftpd",
+        port,
+        root,
+        child,
+        _dir: dir,
+    })
+}
+
+/// The PAM service vsftpd authenticates the virtual user with (`.ci/run` writes it:
+/// pam_pwdfile over /etc/ftpmirror-test.passwd, which holds USER and PASSWORD_HASH).
+const PAM_SERVICE: &str = "ftpmirror-test";
+/// vsftpd's guest account: unprivileged, with a home that exists (vsftpd changes into it).
+const GUEST_UID: u32 = 1; // daemon
+
+/// vsftpd: no MLSD, no MFMT; `mdtm_write` and `force_dot_files` on, as a hosting provider
+/// would hopefully set them; a PAM virtual user mapped to the `daemon` account.
+pub fn vsftpd() -> Option<Daemon> {
+    let Some(binary) = installed("vsftpd") else {
+        return missing("vsftpd");
+    };
+    if not_root() {
+        return skip("the vsftpd test needs root");
+    }
+    if !Path::new("/etc/pam.d").join(PAM_SERVICE).exists() {
+        return skip("vsftpd's PAM service ftpmirror-test is not set up (.ci/run does it)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("root");
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&empty).unwrap();
+    chown_tree(&root, GUEST_UID);
+    let port = free_port();
+    let (p1, p2) = passive_range();
+    let conf = d.join("vsftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+             background=NO\nanonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n\
+             guest_enable=YES\nguest_username=daemon\nvirtual_use_local_privs=YES\n\
+             local_root={root}\nchroot_local_user=YES\nallow_writeable_chroot=YES\n\
+             pam_service_name={PAM_SERVICE}\npasv_enable=YES\npasv_min_port={p1}\n\
+             pasv_max_port={p2}\nseccomp_sandbox=NO\nmdtm_write=YES\nforce_dot_files=YES\n\
+             secure_chroot_dir={empty}\nxferlog_enable=NO\nuse_localtime=NO\nport_enable=YES\n\
+             connect_from_port_20=NO\nlocal_umask=022\nmax_clients=50\nmax_per_ip=50\n",
+            root = root.display(),
+            empty = empty.display()
+        ),
+    )
+    .unwrap();
+    let log = d.join("stderr.log");
+    let mut child = Command::new(binary)
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start vsftpd");
+    wait_ready("vsftpd", port, &mut child, &log);
+    Some(Daemon {
+        name: "vsftpd",
         port,
         root,
         child,
