@@ -2500,6 +2500,18 @@ mod interop {
         let local = home.path().join("local");
         sample_tree(&local, false);
         write(&local, ".htaccess", b"Deny from all\n");
+        for (i, n) in [
+            "é à ü.txt",
+            "中文/文件 😀.txt",
+            "  lead",
+            "-dash",
+            "[x] #%.txt",
+        ]
+        .iter()
+        .enumerate()
+        {
+            write(&local, &format!("names/{n}"), &noise(10 + i, i as u64));
+        }
         let l = local.to_str().unwrap();
         let url = d.url("site");
         let env = [("FTPMIRROR_PASSWORD", daemons::PASSWORD)];
