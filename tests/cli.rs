@@ -2489,7 +2489,7 @@ mod shapes {
 mod interop {
     use super::*;
     use std::time::UNIX_EPOCH;
-    use support::daemons::{self, Daemon};
+    use support::daemons::{self, Daemon, Ip};
 
     fn secs(t: std::time::SystemTime) -> u64 {
         t.duration_since(UNIX_EPOCH).unwrap().as_secs()
@@ -2573,24 +2573,58 @@ mod interop {
         );
     }
 
+    /// Over IPv6: passive is EPSV (PASV cannot name an IPv6 host), active is EPRT.
+    fn scenario_v6(d: Daemon) {
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("local");
+        write(&local, "v6/a.txt", b"over ::1");
+        let url = d.url("six");
+        let env = [("FTPMIRROR_PASSWORD", daemons::PASSWORD)];
+        let out = run_in(home.path(), &["push", local.to_str().unwrap(), &url], &env);
+        assert_eq!(out.code, 0, "{} push over ::1: {}", d.name, out.all());
+        let back = home.path().join("back");
+        let out = run_in(
+            home.path(),
+            &["pull", "--active", &url, back.to_str().unwrap()],
+            &env,
+        );
+        assert_eq!(
+            out.code,
+            0,
+            "{} active pull over ::1: {}",
+            d.name,
+            out.all()
+        );
+        assert_same_tree(&local, &back);
+    }
+
     #[test]
     fn proftpd() {
-        if let Some(d) = daemons::proftpd() {
+        if let Some(d) = daemons::proftpd(Ip::V4) {
             scenario(d);
+        }
+        if let Some(d) = daemons::proftpd(Ip::V6) {
+            scenario_v6(d);
         }
     }
 
     #[test]
     fn pure_ftpd() {
-        if let Some(d) = daemons::pure_ftpd() {
+        if let Some(d) = daemons::pure_ftpd(Ip::V4) {
             scenario(d);
+        }
+        if let Some(d) = daemons::pure_ftpd(Ip::V6) {
+            scenario_v6(d);
         }
     }
 
     #[test]
     fn vsftpd() {
-        if let Some(d) = daemons::vsftpd() {
+        if let Some(d) = daemons::vsftpd(Ip::V4) {
             scenario(d);
+        }
+        if let Some(d) = daemons::vsftpd(Ip::V6) {
+            scenario_v6(d);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Real FTP daemons, started by the tests as their own child processes on 127.0.0.1, each
+//! Real FTP daemons, started by the tests as their own child processes on 127.0.0.1 or ::1, each
 //! with a temporary root, a virtual test user, a passive port range and a generated config,
 //! and stopped by pid. Where a daemon is not installed, `start` says so in one line and the
 //! test returns; with `FTPMIRROR_INTEROP=1` a missing daemon is a failure.
@@ -17,8 +17,32 @@ const PASSWORD_HASH: &str = "$6$abcdefgh$.q.BVhK3nzf1XSSNB.2BrJA7GdbdB8ngE/91HZf
 /// The unprivileged account the daemons run sessions as (Debian's `nobody`).
 const UID: u32 = 65534;
 
+/// Where a daemon listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ip {
+    V4,
+    V6,
+}
+
+impl Ip {
+    fn addr(self) -> &'static str {
+        match self {
+            Ip::V4 => "127.0.0.1",
+            Ip::V6 => "::1",
+        }
+    }
+
+    fn url_host(self) -> &'static str {
+        match self {
+            Ip::V4 => "127.0.0.1",
+            Ip::V6 => "[::1]",
+        }
+    }
+}
+
 pub struct Daemon {
     pub name: &'static str,
+    pub ip: Ip,
     pub port: u16,
     /// The directory the test user sees as `/`.
     pub root: PathBuf,
@@ -29,7 +53,8 @@ pub struct Daemon {
 impl Daemon {
     pub fn url(&self, path: &str) -> String {
         format!(
-            "ftp://{USER}@127.0.0.1:{}/{}",
+            "ftp://{USER}@{}:{}/{}",
+            self.ip.url_host(),
             self.port,
             path.trim_start_matches('/')
         )
@@ -43,8 +68,8 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+fn free_port(ip: Ip) -> u16 {
+    TcpListener::bind((ip.addr(), 0))
         .unwrap()
         .local_addr()
         .unwrap()
@@ -53,7 +78,7 @@ fn free_port() -> u16 {
 
 /// A passive port range unlikely to collide with other tests: 20 ports from a random base.
 fn passive_range() -> (u16, u16) {
-    let base = 30_000 + (free_port() % 20_000);
+    let base = 30_000 + (free_port(Ip::V4) % 20_000);
     (base, base + 19)
 }
 
@@ -96,10 +121,10 @@ fn chown_tree(path: &Path, uid: u32) {
 }
 
 /// Waits until the daemon accepts connections, or fails with its log.
-fn wait_ready(name: &str, port: u16, child: &mut Child, log: &Path) {
+fn wait_ready(name: &str, ip: Ip, port: u16, child: &mut Child, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if TcpStream::connect((ip.addr(), port)).is_ok() {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -117,7 +142,7 @@ fn wait_ready(name: &str, port: u16, child: &mut Child, log: &Path) {
 }
 
 /// proftpd with MLSD and MFMT (mod_facts), a file-based virtual user, chrooted to its root.
-pub fn proftpd() -> Option<Daemon> {
+pub fn proftpd(ip: Ip) -> Option<Daemon> {
     let Some(binary) = installed("proftpd") else {
         return missing("proftpd");
     };
@@ -126,7 +151,7 @@ pub fn proftpd() -> Option<Daemon> {
     let root = d.join("root");
     std::fs::create_dir_all(&root).unwrap();
     chown_tree(&root, UID);
-    let port = free_port();
+    let port = free_port(ip);
     let (p1, p2) = passive_range();
     std::fs::write(
         d.join("passwd"),
@@ -153,8 +178,8 @@ pub fn proftpd() -> Option<Daemon> {
              DefaultServer on\n\
              ServerName \"ftpmirror test\"\n\
              Port {port}\n\
-             DefaultAddress 127.0.0.1\n\
-             UseIPv6 off\n\
+             DefaultAddress {addr}\n\
+             UseIPv6 {v6}\n\
              User nobody\n\
              Group nogroup\n\
              PidFile {d}/proftpd.pid\n\
@@ -173,7 +198,9 @@ pub fn proftpd() -> Option<Daemon> {
              Umask 022\n\
              MaxInstances 40\n\
              TimesGMT on\n",
-            d = d.display()
+            d = d.display(),
+            addr = ip.addr(),
+            v6 = if ip == Ip::V6 { "on" } else { "off" },
         ),
     )
     .unwrap();
@@ -186,9 +213,10 @@ pub fn proftpd() -> Option<Daemon> {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start proftpd");
-    wait_ready("proftpd", port, &mut child, &log);
+    wait_ready("proftpd", ip, port, &mut child, &log);
     Some(Daemon {
         name: "proftpd",
+        ip,
         port,
         root,
         child,
@@ -197,7 +225,7 @@ pub fn proftpd() -> Option<Daemon> {
 }
 
 /// pure-ftpd with MLSD and MFMT, a puredb virtual user, everyone chrooted.
-pub fn pure_ftpd() -> Option<Daemon> {
+pub fn pure_ftpd(ip: Ip) -> Option<Daemon> {
     let Some(binary) = installed("pure-ftpd") else {
         return missing("pure-ftpd");
     };
@@ -209,7 +237,7 @@ pub fn pure_ftpd() -> Option<Daemon> {
     let root = d.join("root");
     std::fs::create_dir_all(&root).unwrap();
     chown_tree(&root, UID);
-    let port = free_port();
+    let port = free_port(ip);
     let (p1, p2) = passive_range();
     // account:hash:uid:gid:gecos:home (/./ marks the chroot):13 empty limits
     let passwd = d.join("passwd");
@@ -230,7 +258,7 @@ pub fn pure_ftpd() -> Option<Daemon> {
     let log = d.join("stderr.log");
     let mut child = Command::new(binary)
         .arg("-S")
-        .arg(format!("127.0.0.1,{port}"))
+        .arg(format!("{},{port}", ip.addr()))
         .arg("-p")
         .arg(format!("{p1}:{p2}"))
         .arg("-l")
@@ -241,9 +269,10 @@ pub fn pure_ftpd() -> Option<Daemon> {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start pure-ftpd");
-    wait_ready("pure-ftpd", port, &mut child, &log);
+    wait_ready("pure-ftpd", ip, port, &mut child, &log);
     Some(Daemon {
         name: "pure-ftpd",
+        ip,
         port,
         root,
         child,
@@ -259,7 +288,7 @@ const GUEST_UID: u32 = 1; // daemon
 
 /// vsftpd: no MLSD, no MFMT; `mdtm_write` and `force_dot_files` on, as a hosting provider
 /// would hopefully set them; a PAM virtual user mapped to the `daemon` account.
-pub fn vsftpd() -> Option<Daemon> {
+pub fn vsftpd(ip: Ip) -> Option<Daemon> {
     let Some(binary) = installed("vsftpd") else {
         return missing("vsftpd");
     };
@@ -276,13 +305,13 @@ pub fn vsftpd() -> Option<Daemon> {
     std::fs::create_dir_all(&root).unwrap();
     std::fs::create_dir_all(&empty).unwrap();
     chown_tree(&root, GUEST_UID);
-    let port = free_port();
+    let port = free_port(ip);
     let (p1, p2) = passive_range();
     let conf = d.join("vsftpd.conf");
     std::fs::write(
         &conf,
         format!(
-            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\n\
+            "{listen}\nlisten_port={port}\n\
              background=NO\nanonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n\
              guest_enable=YES\nguest_username=daemon\nvirtual_use_local_privs=YES\n\
              local_root={root}\nchroot_local_user=YES\nallow_writeable_chroot=YES\n\
@@ -291,7 +320,11 @@ pub fn vsftpd() -> Option<Daemon> {
              secure_chroot_dir={empty}\nxferlog_enable=NO\nuse_localtime=NO\nport_enable=YES\n\
              connect_from_port_20=NO\nlocal_umask=022\nmax_clients=50\nmax_per_ip=50\n",
             root = root.display(),
-            empty = empty.display()
+            empty = empty.display(),
+            listen = match ip {
+                Ip::V4 => "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1",
+                Ip::V6 => "listen=NO\nlisten_ipv6=YES\nlisten_address6=::1",
+            },
         ),
     )
     .unwrap();
@@ -303,9 +336,10 @@ pub fn vsftpd() -> Option<Daemon> {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start vsftpd");
-    wait_ready("vsftpd", port, &mut child, &log);
+    wait_ready("vsftpd", ip, port, &mut child, &log);
     Some(Daemon {
         name: "vsftpd",
+        ip,
         port,
         root,
         child,
