@@ -2598,33 +2598,28 @@ mod interop {
         assert_same_tree(&local, &back);
     }
 
-    #[test]
-    fn proftpd() {
-        if let Some(d) = daemons::proftpd(Ip::V4) {
+    /// The scenario on 127.0.0.1, then the IPv6 one on ::1.
+    fn matrix(start: fn(Ip) -> Option<Daemon>) {
+        if let Some(d) = start(Ip::V4) {
             scenario(d);
         }
-        if let Some(d) = daemons::proftpd(Ip::V6) {
+        if let Some(d) = start(Ip::V6) {
             scenario_v6(d);
         }
+    }
+
+    #[test]
+    fn proftpd() {
+        matrix(daemons::proftpd);
     }
 
     #[test]
     fn pure_ftpd() {
-        if let Some(d) = daemons::pure_ftpd(Ip::V4) {
-            scenario(d);
-        }
-        if let Some(d) = daemons::pure_ftpd(Ip::V6) {
-            scenario_v6(d);
-        }
+        matrix(daemons::pure_ftpd);
     }
 
     #[test]
     fn vsftpd() {
-        if let Some(d) = daemons::vsftpd(Ip::V4) {
-            scenario(d);
-        }
-        if let Some(d) = daemons::vsftpd(Ip::V6) {
-            scenario_v6(d);
-        }
+        matrix(daemons::vsftpd);
     }
 }

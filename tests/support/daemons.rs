@@ -141,26 +141,59 @@ fn wait_ready(name: &str, ip: Ip, port: u16, child: &mut Child, log: &Path) {
     );
 }
 
+/// A temporary directory with `root/` owned by `uid`: the daemon's files and the user's tree.
+fn prepare(uid: u32) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chown_tree(&root, uid);
+    (dir, root)
+}
+
+/// Starts `cmd` with its stderr in `dir/stderr.log` and waits until it accepts connections.
+fn launch(
+    name: &'static str,
+    ip: Ip,
+    port: u16,
+    mut cmd: Command,
+    dir: tempfile::TempDir,
+    root: PathBuf,
+) -> Daemon {
+    let log = dir.path().join("stderr.log");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+    wait_ready(name, ip, port, &mut child, &log);
+    Daemon {
+        name,
+        ip,
+        port,
+        root,
+        child,
+        _dir: dir,
+    }
+}
+
 /// proftpd with MLSD and MFMT (mod_facts), a file-based virtual user, chrooted to its root.
 pub fn proftpd(ip: Ip) -> Option<Daemon> {
     let Some(binary) = installed("proftpd") else {
         return missing("proftpd");
     };
-    let dir = tempfile::tempdir().unwrap();
+    if not_root() {
+        return skip("the proftpd test needs root");
+    }
+    let (dir, root) = prepare(UID);
     let d = dir.path();
-    let root = d.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    chown_tree(&root, UID);
     let port = free_port(ip);
     let (p1, p2) = passive_range();
-    std::fs::write(
-        d.join("passwd"),
-        format!(
-            "{USER}:{PASSWORD_HASH}:{UID}:{UID}::{}:/bin/false\n",
-            root.display()
-        ),
-    )
-    .unwrap();
+    let user = format!(
+        "{USER}:{PASSWORD_HASH}:{UID}:{UID}::{}:/bin/false\n",
+        root.display()
+    );
+    std::fs::write(d.join("passwd"), user).unwrap();
     std::fs::write(d.join("group"), format!("test:x:{UID}:\n")).unwrap();
     // proftpd refuses user files others can read.
     for f in ["passwd", "group"] {
@@ -171,57 +204,22 @@ pub fn proftpd(ip: Ip) -> Option<Daemon> {
         .unwrap();
     }
     let conf = d.join("proftpd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "ServerType standalone\n\
-             DefaultServer on\n\
-             ServerName \"ftpmirror test\"\n\
-             Port {port}\n\
-             DefaultAddress {addr}\n\
-             UseIPv6 {v6}\n\
-             User nobody\n\
-             Group nogroup\n\
-             PidFile {d}/proftpd.pid\n\
-             ScoreboardFile {d}/scoreboard\n\
-             DelayTable none\n\
-             SystemLog {d}/system.log\n\
-             TransferLog none\n\
-             WtmpLog off\n\
-             AuthOrder mod_auth_file.c\n\
-             AuthUserFile {d}/passwd\n\
-             AuthGroupFile {d}/group\n\
-             RequireValidShell off\n\
-             DefaultRoot ~\n\
-             PassivePorts {p1} {p2}\n\
-             AllowOverwrite on\n\
-             Umask 022\n\
-             MaxInstances 40\n\
-             TimesGMT on\n",
-            d = d.display(),
-            addr = ip.addr(),
-            v6 = if ip == Ip::V6 { "on" } else { "off" },
-        ),
-    )
-    .unwrap();
-    let log = d.join("stderr.log");
-    let mut child = Command::new(binary)
-        .args(["-n", "-c"])
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start proftpd");
-    wait_ready("proftpd", ip, port, &mut child, &log);
-    Some(Daemon {
-        name: "proftpd",
-        ip,
-        port,
-        root,
-        child,
-        _dir: dir,
-    })
+    let v6 = if ip == Ip::V6 { "on" } else { "off" };
+    let text = format!(
+        "ServerType standalone\nDefaultServer on\nServerName \"ftpmirror test\"\nPort {port}\n\
+         DefaultAddress {addr}\nUseIPv6 {v6}\nUser nobody\nGroup nogroup\n\
+         PidFile {d}/proftpd.pid\nScoreboardFile {d}/scoreboard\nDelayTable none\n\
+         SystemLog {d}/system.log\nTransferLog none\nWtmpLog off\nAuthOrder mod_auth_file.c\n\
+         AuthUserFile {d}/passwd\nAuthGroupFile {d}/group\nRequireValidShell off\n\
+         DefaultRoot ~\nPassivePorts {p1} {p2}\nAllowOverwrite on\nUmask 022\n\
+         MaxInstances 40\nTimesGMT on\n",
+        addr = ip.addr(),
+        d = d.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    let mut cmd = Command::new(binary);
+    cmd.args(["-n", "-c"]).arg(&conf);
+    Some(launch("proftpd", ip, port, cmd, dir, root))
 }
 
 /// pure-ftpd with MLSD and MFMT, a puredb virtual user, everyone chrooted.
@@ -232,14 +230,14 @@ pub fn pure_ftpd(ip: Ip) -> Option<Daemon> {
     let Some(pure_pw) = installed("pure-pw") else {
         return missing("pure-pw");
     };
-    let dir = tempfile::tempdir().unwrap();
+    if not_root() {
+        return skip("the pure-ftpd test needs root");
+    }
+    let (dir, root) = prepare(UID);
     let d = dir.path();
-    let root = d.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    chown_tree(&root, UID);
     let port = free_port(ip);
     let (p1, p2) = passive_range();
-    // account:hash:uid:gid:gecos:home (/./ marks the chroot):13 empty limits
+    // account:hash:uid:gid:gecos:home (/./ marks the chroot), then 12 empty limit fields
     let passwd = d.join("passwd");
     let line = format!(
         "{USER}:{PASSWORD_HASH}:{UID}:{UID}::{}/./::::::::::::\n",
@@ -255,29 +253,15 @@ pub fn pure_ftpd(ip: Ip) -> Option<Daemon> {
         .status()
         .unwrap();
     assert!(made.success(), "pure-pw mkdb failed");
-    let log = d.join("stderr.log");
-    let mut child = Command::new(binary)
-        .arg("-S")
+    let mut cmd = Command::new(binary);
+    cmd.arg("-S")
         .arg(format!("{},{port}", ip.addr()))
         .arg("-p")
         .arg(format!("{p1}:{p2}"))
         .arg("-l")
         .arg(format!("puredb:{}", pdb.display()))
-        .args(["-E", "-A", "-H", "-u", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start pure-ftpd");
-    wait_ready("pure-ftpd", ip, port, &mut child, &log);
-    Some(Daemon {
-        name: "pure-ftpd",
-        ip,
-        port,
-        root,
-        child,
-        _dir: dir,
-    })
+        .args(["-E", "-A", "-H", "-u", "1"]);
+    Some(launch("pure-ftpd", ip, port, cmd, dir, root))
 }
 
 /// The PAM service vsftpd authenticates the virtual user with (`.ci/run` writes it:
@@ -298,51 +282,30 @@ pub fn vsftpd(ip: Ip) -> Option<Daemon> {
     if !Path::new("/etc/pam.d").join(PAM_SERVICE).exists() {
         return skip("vsftpd's PAM service ftpmirror-test is not set up (.ci/run does it)");
     }
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, root) = prepare(GUEST_UID);
     let d = dir.path();
-    let root = d.join("root");
     let empty = d.join("empty");
-    std::fs::create_dir_all(&root).unwrap();
     std::fs::create_dir_all(&empty).unwrap();
-    chown_tree(&root, GUEST_UID);
     let port = free_port(ip);
     let (p1, p2) = passive_range();
+    let listen = match ip {
+        Ip::V4 => "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1",
+        Ip::V6 => "listen=NO\nlisten_ipv6=YES\nlisten_address6=::1",
+    };
+    let text = format!(
+        "{listen}\nlisten_port={port}\nbackground=NO\nanonymous_enable=NO\nlocal_enable=YES\n\
+         write_enable=YES\nguest_enable=YES\nguest_username=daemon\nvirtual_use_local_privs=YES\n\
+         local_root={root}\nchroot_local_user=YES\nallow_writeable_chroot=YES\n\
+         pam_service_name={PAM_SERVICE}\npasv_enable=YES\npasv_min_port={p1}\n\
+         pasv_max_port={p2}\nseccomp_sandbox=NO\nmdtm_write=YES\nforce_dot_files=YES\n\
+         secure_chroot_dir={empty}\nxferlog_enable=NO\nuse_localtime=NO\nport_enable=YES\n\
+         connect_from_port_20=NO\nlocal_umask=022\nmax_clients=50\nmax_per_ip=50\n",
+        root = root.display(),
+        empty = empty.display()
+    );
     let conf = d.join("vsftpd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "{listen}\nlisten_port={port}\n\
-             background=NO\nanonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\n\
-             guest_enable=YES\nguest_username=daemon\nvirtual_use_local_privs=YES\n\
-             local_root={root}\nchroot_local_user=YES\nallow_writeable_chroot=YES\n\
-             pam_service_name={PAM_SERVICE}\npasv_enable=YES\npasv_min_port={p1}\n\
-             pasv_max_port={p2}\nseccomp_sandbox=NO\nmdtm_write=YES\nforce_dot_files=YES\n\
-             secure_chroot_dir={empty}\nxferlog_enable=NO\nuse_localtime=NO\nport_enable=YES\n\
-             connect_from_port_20=NO\nlocal_umask=022\nmax_clients=50\nmax_per_ip=50\n",
-            root = root.display(),
-            empty = empty.display(),
-            listen = match ip {
-                Ip::V4 => "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1",
-                Ip::V6 => "listen=NO\nlisten_ipv6=YES\nlisten_address6=::1",
-            },
-        ),
-    )
-    .unwrap();
-    let log = d.join("stderr.log");
-    let mut child = Command::new(binary)
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start vsftpd");
-    wait_ready("vsftpd", ip, port, &mut child, &log);
-    Some(Daemon {
-        name: "vsftpd",
-        ip,
-        port,
-        root,
-        child,
-        _dir: dir,
-    })
+    std::fs::write(&conf, text).unwrap();
+    let mut cmd = Command::new(binary);
+    cmd.arg(&conf);
+    Some(launch("vsftpd", ip, port, cmd, dir, root))
 }
