@@ -40,10 +40,23 @@ impl Ip {
     }
 }
 
+/// Settings beyond the tests' defaults. The benchmark puts a delay-line proxy in front of the
+/// daemon: the server must then name the proxy's address in PASV replies, and the proxy must
+/// know the passive ports to listen on.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The IPv4 address PASV replies announce.
+    pub announce: Option<&'static str>,
+    /// How many passive ports (default 20).
+    pub passive_ports: Option<u16>,
+}
+
 pub struct Daemon {
     pub name: &'static str,
     pub ip: Ip,
     pub port: u16,
+    /// The passive port range, inclusive.
+    pub passive: (u16, u16),
     /// The directory the test user sees as `/`.
     pub root: PathBuf,
     child: Child,
@@ -87,10 +100,11 @@ fn free_port(ip: Ip) -> u16 {
         .port()
 }
 
-/// A passive port range unlikely to collide with other tests: 20 ports from a random base.
-fn passive_range() -> (u16, u16) {
+/// A passive port range unlikely to collide with other tests: `n` ports from a random base.
+fn passive_range(opts: &Options) -> (u16, u16) {
+    let n = opts.passive_ports.unwrap_or(20).max(1);
     let base = 30_000 + (free_port(Ip::V4) % 20_000);
-    (base, base + 19)
+    (base, base + n - 1)
 }
 
 /// The daemon's binary in `$FTPMIRROR_DAEMON_PATH` (where `.ci/run` unpacks what cannot be
@@ -169,6 +183,7 @@ fn launch(
     mut cmd: Command,
     dir: tempfile::TempDir,
     root: PathBuf,
+    passive: (u16, u16),
 ) -> Daemon {
     let log = dir.path().join("stderr.log");
     let mut child = cmd
@@ -182,6 +197,7 @@ fn launch(
         name,
         ip,
         port,
+        passive,
         root,
         child,
         _dir: dir,
@@ -199,7 +215,7 @@ pub fn proftpd(ip: Ip) -> Option<Daemon> {
     let (dir, root) = prepare(UID);
     let d = dir.path();
     let port = free_port(ip);
-    let (p1, p2) = passive_range();
+    let (p1, p2) = passive_range(&Options::default());
     let user = format!(
         "{USER}:{PASSWORD_HASH}:{UID}:{UID}::{}:/bin/false\n",
         root.display()
@@ -230,11 +246,15 @@ pub fn proftpd(ip: Ip) -> Option<Daemon> {
     std::fs::write(&conf, text).unwrap();
     let mut cmd = Command::new(binary);
     cmd.args(["-n", "-c"]).arg(&conf);
-    Some(launch("proftpd", ip, port, cmd, dir, root))
+    Some(launch("proftpd", ip, port, cmd, dir, root, (p1, p2)))
 }
 
 /// pure-ftpd with MLSD and MFMT, a puredb virtual user, everyone chrooted.
 pub fn pure_ftpd(ip: Ip) -> Option<Daemon> {
+    pure_ftpd_with(ip, &Options::default())
+}
+
+pub fn pure_ftpd_with(ip: Ip, opts: &Options) -> Option<Daemon> {
     let Some(binary) = installed("pure-ftpd") else {
         return missing("pure-ftpd");
     };
@@ -247,7 +267,7 @@ pub fn pure_ftpd(ip: Ip) -> Option<Daemon> {
     let (dir, root) = prepare(UID);
     let d = dir.path();
     let port = free_port(ip);
-    let (p1, p2) = passive_range();
+    let (p1, p2) = passive_range(opts);
     // account:hash:uid:gid:gecos:home (/./ marks the chroot), then 12 empty limit fields
     let passwd = d.join("passwd");
     let line = format!(
@@ -272,7 +292,10 @@ pub fn pure_ftpd(ip: Ip) -> Option<Daemon> {
         .arg("-l")
         .arg(format!("puredb:{}", pdb.display()))
         .args(["-E", "-A", "-H", "-u", "1"]);
-    Some(launch("pure-ftpd", ip, port, cmd, dir, root))
+    if let Some(addr) = opts.announce {
+        cmd.args(["-P", addr]);
+    }
+    Some(launch("pure-ftpd", ip, port, cmd, dir, root, (p1, p2)))
 }
 
 /// The PAM service vsftpd authenticates the virtual user with (`.ci/run` writes it:
@@ -284,6 +307,10 @@ const GUEST_UID: u32 = 1; // daemon
 /// vsftpd: no MLSD, no MFMT; `mdtm_write` and `force_dot_files` on, as a hosting provider
 /// would hopefully set them; a PAM virtual user mapped to the `daemon` account.
 pub fn vsftpd(ip: Ip) -> Option<Daemon> {
+    vsftpd_with(ip, &Options::default())
+}
+
+pub fn vsftpd_with(ip: Ip, opts: &Options) -> Option<Daemon> {
     let Some(binary) = installed("vsftpd") else {
         return missing("vsftpd");
     };
@@ -298,7 +325,7 @@ pub fn vsftpd(ip: Ip) -> Option<Daemon> {
     let empty = d.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let port = free_port(ip);
-    let (p1, p2) = passive_range();
+    let (p1, p2) = passive_range(opts);
     let listen = match ip {
         Ip::V4 => "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1",
         Ip::V6 => "listen=NO\nlisten_ipv6=YES\nlisten_address6=::1",
@@ -314,9 +341,13 @@ pub fn vsftpd(ip: Ip) -> Option<Daemon> {
         root = root.display(),
         empty = empty.display()
     );
+    let text = match opts.announce {
+        Some(addr) => format!("{text}pasv_address={addr}\npasv_addr_resolve=NO\n"),
+        None => text,
+    };
     let conf = d.join("vsftpd.conf");
     std::fs::write(&conf, text).unwrap();
     let mut cmd = Command::new(binary);
     cmd.arg(&conf);
-    Some(launch("vsftpd", ip, port, cmd, dir, root))
+    Some(launch("vsftpd", ip, port, cmd, dir, root, (p1, p2)))
 }
