@@ -15,7 +15,7 @@ use crate::event::Event;
 use crate::interrupt;
 use crate::path::RelPath;
 use crate::plan::{Action, Direction, Op, Plan};
-use crate::remote::{Failure, Pool, Session, escape};
+use crate::remote::{Failure, Pool, Session, TimeCommand, escape};
 use crate::tree::part_name;
 
 pub struct Executor<'a> {
@@ -248,8 +248,10 @@ impl<'a> Executor<'a> {
 
     /// Uploads to `.NAME.ftpmirror-part` in the same directory and renames it over `NAME`
     /// (RNFR/RNTO), so nobody ever sees a half-written file under the real name. If the server
-    /// refuses the rename, says so once and uploads directly from then on. The size is checked
-    /// from the byte count and, where the server offers SIZE, from the server.
+    /// refuses the rename, says so once and uploads directly from then on. The bytes sent must
+    /// add up to the planned size and the server must confirm the transfer (226); no SIZE
+    /// round trip per file. The mtime and the rename go out together where the session
+    /// pipelines (see `Session::finish_upload`).
     fn upload(&self, s: &mut Session, a: &Action, remote: &str, first: bool) -> Result<u64> {
         let via_temp = self.temp_upload && !self.rename_refused.load(Ordering::SeqCst);
         let target = if via_temp {
@@ -262,12 +264,11 @@ impl<'a> Executor<'a> {
             remote.to_string()
         };
         let offset = if first && via_temp { a.resume_from } else { 0 };
+        let time = self.time_command().zip(a.mtime);
         let stored = self.store_file(s, a, &target, offset).and_then(|n| {
-            if via_temp {
-                s.rename(&target, remote).map(|()| n)
-            } else {
-                Ok(n)
-            }
+            let (timed, renamed) = s.finish_upload(time, &target, via_temp.then_some(remote));
+            self.note_time(remote, timed);
+            renamed.map(|()| n)
         });
         if let Err(e) = stored {
             let refused = via_temp
@@ -288,41 +289,34 @@ impl<'a> Executor<'a> {
                 ));
             }
             self.store_file(s, a, remote, 0)?;
-        }
-        if self.pool.caps().size {
-            let on_server = s.size(remote)?;
-            if on_server != a.size {
-                return Err(Failure::io(
-                    format!(
-                        "{}: the server has {on_server} bytes after the upload, expected {}",
-                        escape(remote),
-                        a.size
-                    ),
-                    true,
-                ));
-            }
-        }
-        if let Some(t) = a.mtime {
-            self.set_remote_mtime(s, remote, t);
+            let (timed, _) = s.finish_upload(time, remote, None);
+            self.note_time(remote, timed);
         }
         Ok(a.size)
     }
 
-    /// Gives an uploaded file the local mtime: MFMT, else vsftpd's `MDTM time path` while the
-    /// server accepts it (the first refusal turns it off for the run).
-    fn set_remote_mtime(&self, s: &mut Session, remote: &str, t: std::time::SystemTime) {
-        let r = if self.pool.caps().mfmt {
-            s.set_mtime(remote, t)
+    /// How uploads get their mtime here: MFMT, else vsftpd's `MDTM time path` until the
+    /// server refuses it; `None` when neither works.
+    fn time_command(&self) -> Option<TimeCommand> {
+        if self.pool.caps().mfmt {
+            Some(TimeCommand::Mfmt)
         } else if self.mdtm_write.load(Ordering::SeqCst) != 2 {
-            let r = s.set_mtime_mdtm(remote, t);
+            Some(TimeCommand::MdtmWrite)
+        } else {
+            None
+        }
+    }
+
+    /// Warns about an mtime that could not be set, except the first `MDTM time path` refusal
+    /// on a server not known to take it: that only turns the attempts off for the run.
+    fn note_time(&self, remote: &str, r: Option<Result<()>>) {
+        let Some(r) = r else { return };
+        if !self.pool.caps().mfmt {
             let known = if r.is_ok() { 1 } else { 2 };
             if self.mdtm_write.swap(known, Ordering::SeqCst) == 0 && r.is_err() {
-                return; // unknown until now: this server simply cannot; not worth a warning
+                return;
             }
-            r
-        } else {
-            return;
-        };
+        }
         if let Err(e) = r {
             self.notice(format!("cannot set the mtime of {}: {e:#}", escape(remote)));
         }

@@ -40,10 +40,12 @@ pub fn run(cfg: &Config) -> u8 {
         Job::Sync(job) => sync(cfg, job, &mut progress),
     };
     progress.finish();
-    if let Some(note) = cfg.endpoint.pasv_note.get()
-        && progress.verbose()
-    {
-        progress.line(&format!("note: {note}"));
+    for note in [&cfg.endpoint.pasv_note, &cfg.endpoint.serial] {
+        if let Some(note) = note.get()
+            && progress.verbose()
+        {
+            progress.line(&format!("note: {note}"));
+        }
     }
     let mut code = match &result {
         Ok(report) => report.exit_code(),

@@ -1236,6 +1236,116 @@ mod faults {
             .any(|e| e == "put /direct.txt")));
     }
 
+    /// Steady state over a plain connection in EPSV mode: per file EPSV, STOR, then MFMT,
+    /// RNFR and RNTO (pipelined with the next EPSV). No SIZE, CWD, MDTM or extra TYPE.
+    #[test]
+    fn uploads_cost_epsv_stor_mfmt_and_the_rename_and_nothing_else() {
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            ..Behaviour::default()
+        });
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..6 {
+            write(
+                &local,
+                &format!("d{}/f{i}.txt", i % 2),
+                format!("file {i}").as_bytes(),
+            );
+            std::fs::File::options()
+                .write(true)
+                .open(local.join(format!("d{}/f{i}.txt", i % 2)))
+                .unwrap()
+                .set_modified(old())
+                .unwrap();
+        }
+        let out = run_in(
+            home.path(),
+            &["push", "-j", "1", local.to_str().unwrap(), &srv.url()],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        let count = |verb: &str| {
+            srv.log()
+                .iter()
+                .filter(|l| l.split(' ').next() == Some(verb))
+                .count()
+        };
+        for verb in ["STOR", "MFMT", "RNFR", "RNTO"] {
+            assert_eq!(count(verb), 6, "{verb}: {:?}", srv.log());
+        }
+        // One listing of the (empty) root, six uploads, one port asked for ahead at the end.
+        assert!(count("EPSV") <= 8, "{:?}", srv.log());
+        for verb in ["SIZE", "CWD", "MDTM", "PASV", "LIST", "SITE"] {
+            assert_eq!(count(verb), 0, "{verb}: {:?}", srv.log());
+        }
+        assert_eq!(count("TYPE"), 1, "{:?}", srv.log());
+        for i in 0..6 {
+            let (data, mtime) = srv.file(&format!("/d{}/f{i}.txt", i % 2)).unwrap();
+            assert_eq!(data, format!("file {i}").as_bytes());
+            let want = old()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let got = mtime
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            assert_eq!(got, want, "mtime of f{i}");
+        }
+    }
+
+    /// A server that refuses a pipelined command (here RNFR): the step is redone at once one
+    /// command at a time, which finds the refusal and uploads directly; no retry is spent.
+    #[test]
+    fn a_refusal_in_a_pipeline_turns_pipelining_off_without_losing_a_file() {
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            refuse_rename: true,
+            ..Behaviour::default()
+        });
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..3 {
+            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
+        }
+        let out = run_in(
+            home.path(),
+            &[
+                "push",
+                "-v",
+                "-j",
+                "1",
+                "--retries",
+                "0",
+                local.to_str().unwrap(),
+                &srv.url(),
+            ],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.all().contains("sending one command at a time"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            out.stderr.matches("refused to rename").count(),
+            1,
+            "{}",
+            out.all()
+        );
+        for i in 0..3 {
+            assert_eq!(
+                srv.file(&format!("/f{i}.txt")).unwrap().0,
+                format!("file {i}").as_bytes()
+            );
+            assert!(srv.file(&format!("/.f{i}.txt.ftpmirror-part")).is_none());
+        }
+    }
+
     #[test]
     fn a_refused_rename_is_detected_once_and_uploads_go_direct() {
         let srv = Scripted::start(Behaviour {

@@ -96,6 +96,7 @@ fn main() {
     if !args.no_install {
         install_missing();
     }
+    set_daemon_path();
     let servers = or_default(&args.servers, &["pure-ftpd", "vsftpd"]);
     let tools: Vec<Tool> = or_default(&args.tools, &["ftpmirror", "lftp", "rclone"])
         .iter()
@@ -227,8 +228,13 @@ fn install_missing() {
     {
         eprintln!("warning: .ci/install-daemons failed; missing servers are skipped");
     }
+}
+
+/// Where `.ci/install-daemons` unpacks pure-ftpd and vsftpd, for the daemons module.
+fn set_daemon_path() {
+    let daemons = Path::new("target/ci-daemons");
     let abs = std::fs::canonicalize(daemons).unwrap_or(daemons.to_path_buf());
-    // SAFETY: single-threaded at this point; the daemons module reads this variable.
+    // SAFETY: called before any thread starts; the daemons module reads this variable.
     unsafe {
         std::env::set_var(
             "FTPMIRROR_DAEMON_PATH",

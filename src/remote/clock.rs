@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
+use super::session::TimeCommand;
 use super::{Pool, Session};
 use crate::path::RelPath;
 use crate::tree::{Kind, Precision, Tree};
@@ -88,7 +89,7 @@ pub fn probe_mdtm_write(pool: &Pool, tree: &Tree) -> Option<bool> {
     let remote = path.to_remote(pool.root());
     let r = with_session(pool, |s| {
         let now = s.mdtm(&remote)?;
-        s.set_mtime_mdtm(&remote, now)
+        s.set_time(TimeCommand::MdtmWrite, &remote, now)
     });
     Some(r.is_ok())
 }

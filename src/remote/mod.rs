@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod listing;
+pub mod pipeline;
 pub mod pool;
 pub mod session;
 pub mod tls;
@@ -15,7 +16,7 @@ use suppaftp::FtpError;
 use suppaftp::types::Response;
 
 pub use pool::Pool;
-pub use session::{Caps, Session};
+pub use session::{Caps, Session, TimeCommand, Unpipelined};
 
 /// A password that never shows up in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -51,6 +52,9 @@ pub struct Endpoint {
     /// Set, once per run, when a PASV reply named another address than the server's: the
     /// address was ignored, and `-v` says so.
     pub pasv_note: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// Set, once per run, when the server mishandled pipelined commands: from then on every
+    /// session sends one command at a time, and `-v` says why.
+    pub serial: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Endpoint {

@@ -142,7 +142,15 @@ impl Pool {
             if session.broken {
                 *session = Session::connect(&self.ep)?;
             }
-            op(session)
+            match op(session) {
+                // Pipelining just proved unsafe here: the same step again at once, one command
+                // at a time on a fresh connection. Not a retry: the server did nothing wrong.
+                Err(e) if e.chain().any(|c| c.is::<super::Unpipelined>()) => {
+                    *session = Session::connect(&self.ep)?;
+                    op(session)
+                }
+                r => r,
+            }
         })
     }
 

@@ -2,7 +2,7 @@
 //! and the few commands a mirror needs, each failing with host, path and the server's reply.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +14,7 @@ use suppaftp::{
 };
 
 use super::listing::{self, ParsedLine};
+use super::pipeline::{self, Replies};
 use super::tls::{TlsMode, TlsSetup};
 use super::watchdog::{Fired, Guard};
 use super::{DataMode, Endpoint, Failure, breaks_session, describe, describe_io};
@@ -81,6 +82,47 @@ pub struct Session {
     list_a: Option<bool>,
     /// The control connection failed; the pool drops this session instead of reusing it.
     pub broken: bool,
+    /// Plain-text control connection: commands can be pipelined (see `pipeline`).
+    plain: bool,
+    /// Set, once per run, when the server mishandled pipelined commands: why.
+    serial: Arc<std::sync::OnceLock<String>>,
+    /// The control connection's peer: where passive data connections go.
+    peer: SocketAddr,
+    /// Reply bytes read past the last pipelined reply (none, unless the server misbehaves).
+    replies: Replies,
+    /// A passive port asked for ahead, with the previous upload's last commands.
+    pending_port: Option<u16>,
+}
+
+/// A pipelined step that the server refused or answered out of order; the pool redoes it at
+/// once, one command at a time, on a fresh connection (not counted as a retry).
+#[derive(Debug)]
+pub struct Unpipelined(pub String);
+
+impl std::fmt::Display for Unpipelined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unpipelined {}
+
+/// How a file's mtime is set: `MFMT`, or vsftpd's `MDTM time path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeCommand {
+    Mfmt,
+    MdtmWrite,
+}
+
+impl TimeCommand {
+    fn line(self, time: SystemTime, remote: &str) -> String {
+        let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
+        let verb = match self {
+            TimeCommand::Mfmt => "MFMT",
+            TimeCommand::MdtmWrite => "MDTM",
+        };
+        format!("{verb} {ts} {remote}")
+    }
 }
 
 impl Session {
@@ -189,6 +231,11 @@ impl Session {
             epsv: ep.mode == DataMode::Passive,
             list_a: None,
             broken: false,
+            plain: ep.tls.is_none(),
+            serial: ep.serial.clone(),
+            peer,
+            replies: Replies::default(),
+            pending_port: None,
         })
     }
 
@@ -215,6 +262,8 @@ impl Session {
 
     /// Runs a data command, switching from EPSV to PASV once if the server refuses EPSV.
     fn with_data<T>(&mut self, mut f: impl FnMut(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
+        // suppaftp asks for its own port, which replaces one asked for ahead.
+        self.pending_port = None;
         let r = self.guarded(&mut f);
         match r {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
@@ -339,7 +388,202 @@ impl Session {
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
+        if self.pipelines() {
+            let r = self.store_pipelined(remote, offset, input, progress);
+            // EPSV refused: the file was not touched; suppaftp's PASV path below.
+            if r.is_ok() || self.epsv {
+                return r;
+            }
+        }
         self.transfer(remote, offset, Way::Up(input), progress)
+    }
+
+    /// Whether commands can be pipelined on this session: a plain-text control connection
+    /// in extended passive mode.
+    pub fn pipelines(&self) -> bool {
+        self.plain && self.epsv && self.serial.get().is_none()
+    }
+
+    /// Sends `lines` in one write and reads one reply for each: one round trip for all. The
+    /// error is the connection's; refusals come back as replies, to be checked one by one.
+    fn exchange(&mut self, lines: &[String]) -> FtpResult<Vec<Response>> {
+        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
+        let r = bounded(guard, self.timeout, || {
+            let sock = ftp.get_ref();
+            pipeline::send(&sock, lines)?;
+            replies.read(&sock, lines.len())
+        });
+        self.after_exchange(r)
+    }
+
+    /// Reads `n` replies without sending anything (a transfer's completion).
+    fn read_replies(&mut self, n: usize) -> FtpResult<Vec<Response>> {
+        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
+        let r = bounded(guard, self.timeout, || replies.read(&ftp.get_ref(), n));
+        self.after_exchange(r)
+    }
+
+    fn after_exchange(&mut self, r: FtpResult<Vec<Response>>) -> FtpResult<Vec<Response>> {
+        let r = self.check(r);
+        if !self.replies.clear() {
+            // More came than was asked for: the next reply would answer the wrong command.
+            self.broken = true;
+            return Err(FtpError::BadResponse);
+        }
+        r
+    }
+
+    /// One command, one reply, checked against `expected`, with the control connection in
+    /// our hands (between pipelined steps).
+    fn ask(&mut self, line: String, expected: &[u32]) -> FtpResult<Response> {
+        let mut r = self.exchange(&[line])?;
+        pipeline::expect(r.remove(0), expected)
+    }
+
+    /// A data connection for the next transfer, on the port asked for ahead if there is one.
+    /// A port that no longer answers is asked for again, once.
+    fn open_passive(&mut self) -> FtpResult<TcpStream> {
+        let ahead = self.pending_port.take();
+        let port = match ahead {
+            Some(p) => p,
+            None => self.epsv_port()?,
+        };
+        match self.connect_data(port) {
+            Err(_) if ahead.is_some() => {
+                let port = self.epsv_port()?;
+                self.connect_data(port)
+            }
+            other => other,
+        }
+    }
+
+    fn connect_data(&self, port: u16) -> FtpResult<TcpStream> {
+        let s = TcpStream::connect_timeout(&SocketAddr::new(self.peer.ip(), port), self.timeout)
+            .map_err(FtpError::ConnectionError)?;
+        set_timeouts(&s, self.timeout).map_err(FtpError::ConnectionError)?;
+        Ok(s)
+    }
+
+    /// EPSV; a refusal switches this session to PASV through suppaftp for good.
+    fn epsv_port(&mut self) -> FtpResult<u16> {
+        match self.ask("EPSV".into(), &[229]) {
+            Ok(r) => epsv_port(&r),
+            Err(FtpError::UnexpectedResponse(r)) if refuses_epsv(&r) => {
+                self.epsv = false;
+                self.ftp.set_mode(Mode::Passive);
+                Err(FtpError::UnexpectedResponse(r))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// STOR with the control connection in our hands, so the EPSV can have gone out with the
+    /// previous file's last commands (`finish_upload`). A local read error retires the session
+    /// instead of closing the data connection cleanly, which the server would take as a
+    /// complete file.
+    fn store_pipelined(
+        &mut self,
+        remote: &str,
+        offset: u64,
+        input: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let mut data = self
+            .open_passive()
+            .map_err(|e| self.fail("STOR", remote, &e))?;
+        if offset > 0 {
+            // On its own: after a refused REST, a pipelined STOR would start the part over.
+            self.ask(format!("REST {offset}"), &[350])
+                .map_err(|e| self.fail("REST", remote, &e))?;
+        }
+        self.ask(format!("STOR {remote}"), &[125, 150])
+            .map_err(|e| self.fail("STOR", remote, &e))?;
+        let copied = copy(input, &mut data, progress);
+        let sent = match copied {
+            Ok(n) => n,
+            Err(e) => {
+                self.broken = true;
+                let _ = data.shutdown(Shutdown::Both);
+                return Err(self.copy_failure("STOR", remote, false, e));
+            }
+        };
+        drop(data);
+        self.read_replies(1)
+            .and_then(|mut r| pipeline::expect(r.remove(0), &[226, 250]))
+            .map_err(|e| self.fail("STOR", remote, &e))?;
+        Ok(sent)
+    }
+
+    /// After a STOR to `stored`: sets its mtime (when `time` is given) and renames it to
+    /// `rename_to` (when given). Pipelined, the mtime goes first, on the stored name, and the
+    /// next upload's EPSV goes along: one round trip. Otherwise the rename goes first, then
+    /// the mtime on the final name. Returns the mtime's result (if it was tried) and the
+    /// rename's.
+    pub fn finish_upload(
+        &mut self,
+        time: Option<(TimeCommand, SystemTime)>,
+        stored: &str,
+        rename_to: Option<&str>,
+    ) -> (Option<Result<()>>, Result<()>) {
+        if !self.pipelines() {
+            if let Some(to) = rename_to
+                && let Err(e) = self.rename(stored, to)
+            {
+                return (None, Err(e));
+            }
+            let name = rename_to.unwrap_or(stored);
+            let t = time.map(|(cmd, t)| self.set_time(cmd, name, t));
+            return (t, Ok(()));
+        }
+        let mut lines = Vec::new();
+        if let Some((cmd, t)) = time {
+            lines.push(cmd.line(t, stored));
+        }
+        if let Some(to) = rename_to {
+            lines.push(format!("RNFR {stored}"));
+            lines.push(format!("RNTO {to}"));
+        }
+        lines.push("EPSV".into());
+        let what = if rename_to.is_some() {
+            "RNFR/RNTO"
+        } else {
+            "MFMT"
+        };
+        let replies = match self.exchange(&lines) {
+            Ok(r) => r,
+            Err(e) => return (None, Err(self.fail(what, stored, &e))),
+        };
+        // Each reply must be its command's success. Anything else may be a refusal, or a
+        // server answering pipelined commands out of order (libunftp does): either way the
+        // run goes on one command at a time, and this step is redone that way at once.
+        let mut expected: Vec<&[u32]> = Vec::new();
+        if time.is_some() {
+            expected.push(&[213, 200, 250]);
+        }
+        if rename_to.is_some() {
+            expected.extend([&[350][..], &[250][..]]);
+        }
+        expected.push(&[229]);
+        if let Some((line, reply)) = lines
+            .iter()
+            .zip(&replies)
+            .zip(&expected)
+            .find(|((_, r), codes)| !codes.contains(&pipeline::code(r)))
+            .map(|(lr, _)| lr)
+        {
+            let why = format!(
+                "{} answered \"{}\" to a pipelined {}; sending one command at a time",
+                self.label,
+                super::reply_text(reply),
+                line.split(' ').next().unwrap_or("command"),
+            );
+            self.serial.get_or_init(|| why.clone());
+            self.broken = true;
+            return (None, Err(anyhow::Error::new(Unpipelined(why))));
+        }
+        let epsv = replies.last().expect("one reply per command");
+        self.pending_port = epsv_port(epsv).ok();
+        (time.map(|_| Ok(())), Ok(()))
     }
 
     fn transfer(
@@ -372,8 +616,13 @@ impl Session {
         );
         self.closed(closed, copied.is_ok())
             .map_err(|e| self.fail(cmd, remote, &e))?;
-        // Blame the right side: the network's failures are worth a retry, the disk's are not.
-        copied.map_err(|e| match (e, down) {
+        copied.map_err(|e| self.copy_failure(cmd, remote, down, e))
+    }
+
+    /// Blames the right side of a failed copy: the network's failures are worth a retry, the
+    /// disk's are not.
+    fn copy_failure(&self, cmd: &str, remote: &str, down: bool, e: CopyError) -> anyhow::Error {
+        match (e, down) {
             (CopyError::Interrupted, _) => Failure::io("interrupted".into(), false),
             (CopyError::Read(e), true) | (CopyError::Write(e), false) => Failure::io(
                 format!("{cmd} {remote} on {}: {}", self.label, describe_io(&e)),
@@ -385,24 +634,21 @@ impl Session {
             (CopyError::Read(e), false) => {
                 Failure::io(format!("reading the local file: {e}"), false)
             }
-        })
+        }
     }
 
-    /// Sets a remote file's mtime with MFMT (RFC draft, widely deployed). Seconds precision.
-    pub fn set_mtime(&mut self, remote: &str, time: SystemTime) -> Result<()> {
-        let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
-        self.guarded(|f| f.custom_command(format!("MFMT {ts} {remote}"), &[Status::File]))
+    /// Sets a remote file's mtime, to the second: MFMT (RFC draft, widely deployed), or the
+    /// vsftpd way, `MDTM YYYYMMDDHHMMSS path` (`mdtm_write`), which servers that do not know
+    /// this form refuse (550 or 501).
+    pub fn set_time(&mut self, cmd: TimeCommand, remote: &str, time: SystemTime) -> Result<()> {
+        let verb = if cmd == TimeCommand::Mfmt {
+            "MFMT"
+        } else {
+            "MDTM"
+        };
+        self.guarded(|f| f.custom_command(cmd.line(time, remote), &[Status::File]))
             .map(|_| ())
-            .map_err(|e| self.fail("MFMT", remote, &e))
-    }
-
-    /// Sets a remote file's mtime the vsftpd way, `MDTM YYYYMMDDHHMMSS path` (`mdtm_write`),
-    /// for servers without MFMT. Servers that do not know this form refuse it (550 or 501).
-    pub fn set_mtime_mdtm(&mut self, remote: &str, time: SystemTime) -> Result<()> {
-        let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
-        self.guarded(|f| f.custom_command(format!("MDTM {ts} {remote}"), &[Status::File]))
-            .map(|_| ())
-            .map_err(|e| self.fail("MDTM", remote, &e))
+            .map_err(|e| self.fail(verb, remote, &e))
     }
 
     /// A remote file's mtime to the second, UTC (MDTM, RFC 3659).
@@ -597,6 +843,24 @@ fn bounded<T>(guard: &Guard, timeout: Duration, f: impl FnOnce() -> FtpResult<T>
         ))),
         None => r,
     }
+}
+
+/// The port in a 229 reply: "229 Entering Extended Passive Mode (|||6446|)" (RFC 2428).
+fn epsv_port(r: &Response) -> FtpResult<u16> {
+    let text = String::from_utf8_lossy(&r.body);
+    let inner = text
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inner, _)| inner)
+        .ok_or_else(|| FtpError::UnexpectedResponse(r.clone()))?;
+    let mut chars = inner.chars();
+    let delim = chars.next().ok_or(FtpError::BadResponse)?;
+    inner
+        .split(delim)
+        .nth(3)
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|&p| p != 0)
+        .ok_or_else(|| FtpError::UnexpectedResponse(r.clone()))
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).
