@@ -66,6 +66,10 @@ struct Args {
     /// Do not install missing daemons or clients.
     #[arg(long)]
     no_install: bool,
+    /// Start one server (the first of --server) behind the proxy at the first --rtt, print
+    /// its URL and keep it up this many seconds: for looking at one client by hand.
+    #[arg(long, value_name = "SECONDS")]
+    serve: Option<u64>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -97,6 +101,10 @@ fn main() {
         install_missing();
     }
     set_daemon_path();
+    if let Some(secs) = args.serve {
+        serve(&args, secs);
+        return;
+    }
     let servers = or_default(&args.servers, &["pure-ftpd", "vsftpd"]);
     let tools: Vec<Tool> = or_default(&args.tools, &["ftpmirror", "lftp", "rclone"])
         .iter()
@@ -409,6 +417,8 @@ impl<'a> Bench<'a> {
         if let Some(p) = &self.proxy {
             p.take_counts();
         }
+        // Write back what the setup wrote, so the disk is not busy with it during the run.
+        let _ = Command::new("sync").status();
         let sample = measure::run(&inv, &self.work);
         if let Some(p) = &self.proxy {
             // Let the delay line deliver the last commands (QUIT) before counting.
@@ -581,4 +591,23 @@ fn memory(args: &Args, tools: &[Tool], work: &Path, md: &mut String) {
             if mb < 100.0 { "**met**" } else { "**not met**" }
         ));
     }
+}
+
+/// Keeps one server (and the proxy) up for `secs` seconds, for a client run by hand.
+fn serve(args: &Args, secs: u64) {
+    let server = args.servers.first().map_or("pure-ftpd", String::as_str);
+    let rtt = args.rtts.first().copied().unwrap_or(0);
+    let work = tempfile::tempdir().expect("temporary directory");
+    let Some(b) = Bench::start(server, rtt, args, &[], work.path()) else {
+        return;
+    };
+    println!(
+        "ftp://{}:{}@{}:{}/  (root {}, {rtt} ms RTT) for {secs} s",
+        daemons::USER,
+        daemons::PASSWORD,
+        b.target.host,
+        b.target.port,
+        b.daemon.root.display()
+    );
+    std::thread::sleep(Duration::from_secs(secs));
 }
