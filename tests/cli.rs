@@ -1247,6 +1247,7 @@ mod faults {
         });
         let home = tempfile::tempdir().unwrap();
         let local = home.path().join("l");
+        let when = old();
         for i in 0..6 {
             write(
                 &local,
@@ -1257,7 +1258,7 @@ mod faults {
                 .write(true)
                 .open(local.join(format!("d{}/f{i}.txt", i % 2)))
                 .unwrap()
-                .set_modified(old())
+                .set_modified(when)
                 .unwrap();
         }
         let out = run_in(
