@@ -117,11 +117,14 @@ pub enum TimeCommand {
 impl TimeCommand {
     fn line(self, time: SystemTime, remote: &str) -> String {
         let ts = chrono::DateTime::<chrono::Utc>::from(time).format("%Y%m%d%H%M%S");
-        let verb = match self {
+        format!("{} {ts} {remote}", self.verb())
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
             TimeCommand::Mfmt => "MFMT",
             TimeCommand::MdtmWrite => "MDTM",
-        };
-        format!("{verb} {ts} {remote}")
+        }
     }
 }
 
@@ -407,23 +410,24 @@ impl Session {
     /// Sends `lines` in one write and reads one reply for each: one round trip for all. The
     /// error is the connection's; refusals come back as replies, to be checked one by one.
     fn exchange(&mut self, lines: &[String]) -> FtpResult<Vec<Response>> {
-        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
-        let r = bounded(guard, self.timeout, || {
-            let sock = ftp.get_ref();
-            pipeline::send(&sock, lines)?;
-            replies.read(&sock, lines.len())
-        });
-        self.after_exchange(r)
+        self.converse(lines, lines.len())
     }
 
     /// Reads `n` replies without sending anything (a transfer's completion).
     fn read_replies(&mut self, n: usize) -> FtpResult<Vec<Response>> {
-        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
-        let r = bounded(guard, self.timeout, || replies.read(&ftp.get_ref(), n));
-        self.after_exchange(r)
+        self.converse(&[], n)
     }
 
-    fn after_exchange(&mut self, r: FtpResult<Vec<Response>>) -> FtpResult<Vec<Response>> {
+    /// Sends `lines` (maybe none), then reads `n` replies, all under one watchdog deadline.
+    fn converse(&mut self, lines: &[String], n: usize) -> FtpResult<Vec<Response>> {
+        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
+        let r = bounded(guard, self.timeout, || {
+            let sock = ftp.get_ref();
+            if !lines.is_empty() {
+                pipeline::send(&sock, lines)?;
+            }
+            replies.read(&sock, n)
+        });
         let r = self.check(r);
         if !self.replies.clear() {
             // More came than was asked for: the next reply would answer the wrong command.
@@ -641,14 +645,9 @@ impl Session {
     /// vsftpd way, `MDTM YYYYMMDDHHMMSS path` (`mdtm_write`), which servers that do not know
     /// this form refuse (550 or 501).
     pub fn set_time(&mut self, cmd: TimeCommand, remote: &str, time: SystemTime) -> Result<()> {
-        let verb = if cmd == TimeCommand::Mfmt {
-            "MFMT"
-        } else {
-            "MDTM"
-        };
         self.guarded(|f| f.custom_command(cmd.line(time, remote), &[Status::File]))
             .map(|_| ())
-            .map_err(|e| self.fail(verb, remote, &e))
+            .map_err(|e| self.fail(cmd.verb(), remote, &e))
     }
 
     /// A remote file's mtime to the second, UTC (MDTM, RFC 3659).
