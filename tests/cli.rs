@@ -1356,6 +1356,60 @@ mod faults {
         }
     }
 
+    /// pure-ftpd answers EPSV with 425 when the passive port it picked is still in use. When
+    /// that EPSV was a prefetch in a pipeline, the next file asks again on its own: no
+    /// failure, no retry, and pipelining stays on.
+    #[test]
+    fn a_busy_prefetched_epsv_is_asked_again_and_pipelining_stays_on() {
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            busy_epsv_after_rename: true,
+            ..Behaviour::default()
+        });
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..4 {
+            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
+        }
+        let out = run_in(
+            home.path(),
+            &[
+                "push",
+                "-v",
+                "-j",
+                "1",
+                "--retries",
+                "0",
+                local.to_str().unwrap(),
+                &srv.url(),
+            ],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            !out.all().contains("one command at a time"),
+            "{}",
+            out.all()
+        );
+        for i in 0..4 {
+            assert_eq!(
+                srv.file(&format!("/f{i}.txt")).unwrap().0,
+                format!("file {i}").as_bytes()
+            );
+        }
+        let log = srv.log();
+        let count = |verb: &str| log.iter().filter(|l| l.starts_with(verb)).count();
+        // Each file after the first asked for its own EPSV after the refused prefetch.
+        assert_eq!(count("STOR"), 4, "{log:?}");
+        assert_eq!(count("RNTO"), 4, "{log:?}");
+        let asked_again = log
+            .windows(2)
+            .filter(|w| w[0] == "EPSV" && w[1] == "EPSV")
+            .count();
+        assert_eq!(asked_again, 3, "{log:?}");
+    }
+
     #[test]
     fn a_refused_rename_is_detected_once_and_uploads_go_direct() {
         let srv = Scripted::start(Behaviour {

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::Parser;
@@ -97,6 +98,7 @@ fn main() {
         );
         return;
     }
+    stop_daemons_on_signal();
     if !args.no_install {
         install_missing();
     }
@@ -159,6 +161,33 @@ fn main() {
     }
     println!("{md}");
     println!("(written to {})", args.out.display());
+}
+
+/// The daemons running now. Drop does not run when a signal ends the process, so the
+/// handler stops them from this list.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// On SIGINT, SIGTERM or SIGHUP: stop every running daemon, then exit 128 + the signal.
+fn stop_daemons_on_signal() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warning: cannot handle signals ({e}); a killed run leaves its daemons");
+            return;
+        }
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            for pid in RUNNING.lock().unwrap().iter() {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            eprintln!("servers bench: stopped by signal {signal}; daemons stopped");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 fn or_default(v: &[String], d: &[&str]) -> Vec<String> {
@@ -265,6 +294,13 @@ struct Bench<'a> {
     work: PathBuf,
 }
 
+impl Drop for Bench<'_> {
+    fn drop(&mut self) {
+        let pid = self.daemon.pid();
+        RUNNING.lock().unwrap().retain(|&p| p != pid);
+    }
+}
+
 impl<'a> Bench<'a> {
     fn start(
         server: &str,
@@ -275,13 +311,14 @@ impl<'a> Bench<'a> {
     ) -> Option<Bench<'a>> {
         let opts = Options {
             announce: (rtt > 0).then_some(proxy::LISTEN),
-            passive_ports: Some(64),
+            passive_ports: Some(256),
         };
         let daemon = match server {
             "pure-ftpd" => daemons::pure_ftpd_with(Ip::V4, &opts),
             "vsftpd" => daemons::vsftpd_with(Ip::V4, &opts),
             other => panic!("unknown server {other}"),
         }?;
+        RUNNING.lock().unwrap().push(daemon.pid());
         let (proxy, host) = if rtt > 0 {
             let p = proxy::Proxy::start(daemon.port, daemon.passive, Duration::from_millis(rtt))
                 .expect("proxy");

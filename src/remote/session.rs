@@ -567,7 +567,9 @@ impl Session {
         if rename_to.is_some() {
             expected.extend([&[350][..], &[250][..]]);
         }
-        expected.push(&[229]);
+        // The EPSV is only a prefetch for the next file: a refusal of it (pure-ftpd's 425
+        // when its passive port is still in use) is the server's, not the pipeline's, so the
+        // next file asks again on its own rather than the run giving pipelining up.
         if let Some((line, reply)) = lines
             .iter()
             .zip(&replies)
@@ -586,7 +588,10 @@ impl Session {
             return (None, Err(anyhow::Error::new(Unpipelined(why))));
         }
         let epsv = replies.last().expect("one reply per command");
-        self.pending_port = epsv_port(epsv).ok();
+        self.pending_port = match pipeline::code(epsv) {
+            229 => epsv_port(epsv).ok(),
+            _ => None,
+        };
         (time.map(|_| Ok(())), Ok(()))
     }
 

@@ -64,6 +64,12 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The daemon's process id, for a harness that must stop it from a signal handler.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!(
             "ftp://{USER}@{}:{}/{}",

@@ -57,6 +57,9 @@ pub struct Behaviour {
     pub mdtm_write: bool,
     /// LIST shows times this many seconds ahead of UTC (a server in another time zone).
     pub list_offset: i64,
+    /// An EPSV right after an RNTO (a client's prefetch for its next file) is answered 425,
+    /// as pure-ftpd does when the passive port it picked is still in use.
+    pub busy_epsv_after_rename: bool,
 }
 
 impl Default for Behaviour {
@@ -81,6 +84,7 @@ impl Default for Behaviour {
             implicit_tls: None,
             mdtm_write: false,
             list_offset: 0,
+            busy_epsv_after_rename: false,
         }
     }
 }
@@ -306,6 +310,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
     let mut offset = 0usize;
     let mut pasv: Option<TcpListener> = None;
     let mut active: Option<std::net::SocketAddr> = None;
+    let mut last = String::new();
     reader.get_mut().write_all(b"220 scripted server\r\n")?;
     loop {
         let mut line = String::new();
@@ -313,6 +318,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             return Ok(());
         }
         let line = line.trim_end_matches(['\r', '\n']).to_string();
+        let previous = std::mem::replace(&mut last, line.clone());
         st.lock().unwrap().log.push(line.clone());
         let (cmd, arg) = line.split_once(' ').unwrap_or((&line, ""));
         let abs = |p: &str| -> String {
@@ -370,6 +376,9 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 }
             }
             "EPSV" if !b.epsv => "500 EPSV not understood".into(),
+            "EPSV" if b.busy_epsv_after_rename && previous.starts_with("RNTO") => {
+                "425 Unable to identify the local data socket: Address already in use".into()
+            }
             "EPSV" => {
                 let l = TcpListener::bind((local_ip, 0))?;
                 let p = l.local_addr()?.port();
