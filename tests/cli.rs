@@ -1356,6 +1356,67 @@ mod faults {
         }
     }
 
+    /// A 425 to EPSV (pure-ftpd's passive port still in TIME_WAIT) is asked again at once,
+    /// up to three times, on the listing, download and upload paths alike: no retry spent.
+    #[test]
+    fn a_busy_passive_port_is_asked_for_again_at_once() {
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            ..Behaviour::default()
+        });
+        let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        srv.put_file("/down.txt", b"from the server", mtime);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        write(&local, "up.txt", b"from here");
+        let url = srv.url();
+        let args = |way: &'static str| -> Vec<String> {
+            let (from, to) = match way {
+                "pull" => (url.clone(), local.display().to_string()),
+                _ => (local.display().to_string(), url.clone()),
+            };
+            [way, "-j", "1", "--retries", "0", "-v"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([from, to])
+                .collect()
+        };
+        // The listing's EPSV (through suppaftp), then the upload's (our own path).
+        for (way, skip) in [("pull", 0), ("push", 0), ("push", 1)] {
+            srv.behaviour().busy_epsv_skip.store(skip, Ordering::SeqCst);
+            srv.behaviour().busy_epsv.store(2, Ordering::SeqCst);
+            if skip == 1 {
+                write(&local, "up.txt", b"from here, again");
+            }
+            let a = args(way);
+            let out = run_in(
+                home.path(),
+                &a.iter().map(String::as_str).collect::<Vec<_>>(),
+                &[],
+            );
+            assert_eq!(out.code, 0, "{way}: {}", out.all());
+            assert!(!out.all().contains("retry"), "{way}: {}", out.all());
+            assert_eq!(srv.behaviour().busy_epsv.load(Ordering::SeqCst), 0);
+        }
+        assert_eq!(
+            std::fs::read(local.join("down.txt")).unwrap(),
+            b"from the server"
+        );
+        assert_eq!(srv.file("/up.txt").unwrap().0, b"from here, again");
+        // Three in a row is a real failure, reported as one.
+        srv.behaviour().busy_epsv.store(3, Ordering::SeqCst);
+        write(&local, "up2.txt", b"more");
+        let a = args("push");
+        let out = run_in(
+            home.path(),
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &[],
+        );
+        assert_ne!(out.code, 0, "{}", out.all());
+        assert!(out.stderr.contains("425"), "{}", out.all());
+    }
+
     /// pure-ftpd answers EPSV with 425 when the passive port it picked is still in use. When
     /// that EPSV was a prefetch in a pipeline, the next file asks again on its own: no
     /// failure, no retry, and pipelining stays on.

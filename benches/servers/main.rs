@@ -71,6 +71,10 @@ struct Args {
     /// its URL and keep it up this many seconds: for looking at one client by hand.
     #[arg(long, value_name = "SECONDS")]
     serve: Option<u64>,
+    /// Where the trees, the local side and the server roots live. The default is /dev/shm
+    /// (tmpfs), so that the clients are compared rather than this disk: see benches/README.md.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -98,11 +102,22 @@ fn main() {
         );
         return;
     }
-    stop_daemons_on_signal();
+    let work_dir = args.work_dir.clone().unwrap_or_else(|| {
+        let shm = PathBuf::from("/dev/shm");
+        if shm.is_dir() {
+            shm
+        } else {
+            std::env::temp_dir()
+        }
+    });
+    // SAFETY: no other thread runs yet. The daemons' roots are temporary directories too,
+    // and go to the same place.
+    unsafe { std::env::set_var("TMPDIR", &work_dir) };
     if !args.no_install {
         install_missing();
     }
     set_daemon_path();
+    stop_daemons_on_signal();
     if let Some(secs) = args.serve {
         serve(&args, secs);
         return;
@@ -271,7 +286,8 @@ fn install_missing() {
 fn set_daemon_path() {
     let daemons = Path::new("target/ci-daemons");
     let abs = std::fs::canonicalize(daemons).unwrap_or(daemons.to_path_buf());
-    // SAFETY: called before any thread starts; the daemons module reads this variable.
+    // SAFETY: called before any thread starts (the signal thread starts after it); the
+    // daemons module reads this variable.
     unsafe {
         std::env::set_var(
             "FTPMIRROR_DAEMON_PATH",

@@ -267,7 +267,15 @@ impl Session {
     fn with_data<T>(&mut self, mut f: impl FnMut(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
         // suppaftp asks for its own port, which replaces one asked for ahead.
         self.pending_port = None;
-        let r = self.guarded(&mut f);
+        let mut r = self.guarded(&mut f);
+        for _ in 1..BUSY_PORT_TRIES {
+            match &r {
+                Err(FtpError::UnexpectedResponse(resp)) if busy_port(resp) => {
+                    r = self.guarded(&mut f);
+                }
+                _ => break,
+            }
+        }
         match r {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
                 self.epsv = false;
@@ -470,7 +478,16 @@ impl Session {
 
     /// EPSV; a refusal switches this session to PASV through suppaftp for good.
     fn epsv_port(&mut self) -> FtpResult<u16> {
-        match self.ask("EPSV".into(), &[229]) {
+        let mut r = self.ask("EPSV".into(), &[229]);
+        for _ in 1..BUSY_PORT_TRIES {
+            match &r {
+                Err(FtpError::UnexpectedResponse(resp)) if busy_port(resp) => {
+                    r = self.ask("EPSV".into(), &[229]);
+                }
+                _ => break,
+            }
+        }
+        match r {
             Ok(r) => epsv_port(&r),
             Err(FtpError::UnexpectedResponse(r)) if refuses_epsv(&r) => {
                 self.epsv = false;
@@ -868,6 +885,16 @@ fn epsv_port(r: &Response) -> FtpResult<u16> {
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).
+/// How often a data command is sent when the server answers 425 before any data moved.
+const BUSY_PORT_TRIES: usize = 3;
+
+/// 425 before a transfer started: the server could not open its side of the data
+/// connection. pure-ftpd says so when the passive port it picked at random is still in
+/// TIME_WAIT; asking again at once picks another, which beats a retry's back-off.
+fn busy_port(r: &Response) -> bool {
+    pipeline::code(r) == 425
+}
+
 fn refuses_epsv(r: &Response) -> bool {
     matches!(r.status.code(), 500 | 501 | 502 | 504 | 522)
 }

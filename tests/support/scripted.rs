@@ -60,6 +60,9 @@ pub struct Behaviour {
     /// An EPSV right after an RNTO (a client's prefetch for its next file) is answered 425,
     /// as pure-ftpd does when the passive port it picked is still in use.
     pub busy_epsv_after_rename: bool,
+    /// The next N EPSVs are answered 425, as above, once `busy_epsv_skip` more have passed.
+    pub busy_epsv: Arc<AtomicUsize>,
+    pub busy_epsv_skip: Arc<AtomicUsize>,
 }
 
 impl Default for Behaviour {
@@ -85,6 +88,8 @@ impl Default for Behaviour {
             mdtm_write: false,
             list_offset: 0,
             busy_epsv_after_rename: false,
+            busy_epsv: Arc::default(),
+            busy_epsv_skip: Arc::default(),
         }
     }
 }
@@ -376,7 +381,10 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 }
             }
             "EPSV" if !b.epsv => "500 EPSV not understood".into(),
-            "EPSV" if b.busy_epsv_after_rename && previous.starts_with("RNTO") => {
+            "EPSV"
+                if (b.busy_epsv_after_rename && previous.starts_with("RNTO"))
+                    || (!fire(&b.busy_epsv_skip) && fire(&b.busy_epsv)) =>
+            {
                 "425 Unable to identify the local data socket: Address already in use".into()
             }
             "EPSV" => {
