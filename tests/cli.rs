@@ -1348,6 +1348,67 @@ mod faults {
         }
     }
 
+    /// Listings and downloads send EPSV together with their MLSD or RETR: one round trip
+    /// each, nothing else per file. A RETR refused after its 229 (the file went away) fails
+    /// that file alone; the session goes on in step.
+    #[test]
+    fn listings_and_downloads_send_epsv_with_the_command_and_nothing_else() {
+        let mut feat = Behaviour::default().feat;
+        feat.push("EPSV");
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            feat,
+            extra_lines: vec!["type=file;size=5;modify=20200101000000; ghost.txt".into()],
+            ..Behaviour::default()
+        });
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let files = [
+            ("/d1/a.txt", "alpha"),
+            ("/d1/b.txt", "bravo"),
+            ("/d2/c.txt", "c"),
+        ];
+        for (path, body) in files {
+            srv.put_file(path, body.as_bytes(), when);
+        }
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let out = run_in(
+            home.path(),
+            &["pull", "-j", "1", "--retries", "0", &srv.url(), l],
+            &[],
+        );
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(out.stderr.contains("RETR /ghost.txt"), "{}", out.all());
+        assert!(out.stderr.contains("550"), "{}", out.all());
+        for (path, body) in files {
+            let p = local.join(path.trim_start_matches('/'));
+            assert_eq!(fs::read(&p).unwrap(), body.as_bytes(), "{path}");
+            assert_eq!(
+                fs::metadata(&p).unwrap().modified().unwrap(),
+                when,
+                "{path}"
+            );
+        }
+        let log = srv.log();
+        let data: Vec<usize> = (0..log.len())
+            .filter(|&i| log[i].starts_with("MLSD") || log[i].starts_with("RETR"))
+            .collect();
+        // Three listings (/, /d1, /d2) and four RETRs, the ghost's included.
+        assert_eq!(data.len(), 7, "{log:?}");
+        let along = srv.pipelined();
+        for &i in &data {
+            assert_eq!(log[i - 1], "EPSV", "{log:?}");
+            assert!(along.contains(&log[i]), "{} not sent with its EPSV", log[i]);
+        }
+        let count = |verb: &str| log.iter().filter(|l| l.starts_with(verb)).count();
+        assert_eq!(count("EPSV"), 7, "{log:?}");
+        for verb in ["PASV", "SIZE", "MDTM", "CWD", "LIST", "TYPE A"] {
+            assert_eq!(count(verb), 0, "{verb}: {log:?}");
+        }
+    }
+
     /// A 425 to EPSV (pure-ftpd's passive port still in TIME_WAIT) is asked again at once,
     /// up to three times, on the listing, download and upload paths alike: no retry spent.
     #[test]

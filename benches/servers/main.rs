@@ -131,6 +131,7 @@ fn main() {
         .prefix("ftpmirror-bench-")
         .tempdir()
         .expect("temporary directory");
+    SCRATCH.lock().unwrap().push(work.path().to_path_buf());
     let mut md = header(&args, &tools);
     let mut plan: Vec<(u64, Preset, Vec<String>)> = Vec::new();
     if args.all {
@@ -181,6 +182,9 @@ fn main() {
 /// The daemons running now. Drop does not run when a signal ends the process, so the
 /// handler stops them from this list.
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Temporary directories (trees, server roots) for the handler to remove: on tmpfs they
+/// hold memory until someone does.
+static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// On SIGINT, SIGTERM or SIGHUP: stop every running daemon, then exit 128 + the signal.
 fn stop_daemons_on_signal() {
@@ -198,6 +202,9 @@ fn stop_daemons_on_signal() {
                 let _ = Command::new("kill")
                     .args(["-TERM", &pid.to_string()])
                     .status();
+            }
+            for dir in SCRATCH.lock().unwrap().iter() {
+                let _ = std::fs::remove_dir_all(dir);
             }
             eprintln!("servers bench: stopped by signal {signal}; daemons stopped");
             std::process::exit(128 + signal);
@@ -335,6 +342,9 @@ impl<'a> Bench<'a> {
             other => panic!("unknown server {other}"),
         }?;
         RUNNING.lock().unwrap().push(daemon.pid());
+        if let Some(dir) = daemon.root.parent() {
+            SCRATCH.lock().unwrap().push(dir.to_path_buf());
+        }
         let (proxy, host) = if rtt > 0 {
             let p = proxy::Proxy::start(daemon.port, daemon.passive, Duration::from_millis(rtt))
                 .expect("proxy");
@@ -562,6 +572,8 @@ fn clear_dir(root: &Path) {
 /// `cp -a from/. to/`, then gives everything to the owner of `to` (the daemon's user).
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
+    // Before the copy: `cp -a from/.` gives `to` itself the owner of `from`.
+    let uid = std::fs::metadata(to).unwrap().uid();
     let ok = Command::new("cp")
         .arg("-a")
         .arg(format!("{}/.", from.display()))
@@ -569,7 +581,6 @@ fn copy_tree(from: &Path, to: &Path) {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "cp -a {} {}", from.display(), to.display());
-    let uid = std::fs::metadata(to).unwrap().uid();
     let _ = Command::new("chown")
         .args(["-R", &format!("{uid}:{uid}")])
         .arg(to)
@@ -651,6 +662,7 @@ fn serve(args: &Args, secs: u64) {
     let server = args.servers.first().map_or("pure-ftpd", String::as_str);
     let rtt = args.rtts.first().copied().unwrap_or(0);
     let work = tempfile::tempdir().expect("temporary directory");
+    SCRATCH.lock().unwrap().push(work.path().to_path_buf());
     let Some(b) = Bench::start(server, rtt, args, &[], work.path()) else {
         return;
     };

@@ -19,6 +19,10 @@ const MAX_REPLY: usize = 64 * 1024;
 
 /// Writes `lines` as commands in one write: CRLF-terminated, Telnet IAC doubled. A line with
 /// CR or LF is refused: it would smuggle in another command.
+/// suppaftp's trace target: `-vv` and `RUST_LOG=suppaftp=trace` then show every command
+/// and reply in one stream, whichever of the two sent or read it.
+const TRACE: &str = "suppaftp::sync_ftp::control";
+
 pub fn send(mut sock: &TcpStream, lines: &[String]) -> FtpResult<()> {
     let mut out = Vec::new();
     for line in lines {
@@ -35,6 +39,7 @@ pub fn send(mut sock: &TcpStream, lines: &[String]) -> FtpResult<()> {
             }
         }
         out.extend_from_slice(b"\r\n");
+        log::trace!(target: TRACE, "CC OUT: {line}");
     }
     sock.write_all(&out).map_err(FtpError::ConnectionError)
 }
@@ -76,6 +81,7 @@ impl Replies {
                 }
             }
         }
+        log::trace!(target: TRACE, "CC IN: {}", String::from_utf8_lossy(&body).trim_end());
         Ok(Response::new(Status::from(code), body))
     }
 

@@ -86,6 +86,9 @@ pub struct Session {
     plain: bool,
     /// Set, once per run, when the server mishandled pipelined commands: why.
     serial: Arc<std::sync::OnceLock<String>>,
+    /// Why the last batched data command found the server answering out of order; the
+    /// caller turns it into an [`Unpipelined`] error.
+    disorder: Option<String>,
     /// The control connection's peer: where passive data connections go.
     peer: SocketAddr,
     /// Reply bytes read past the last pipelined reply (none, unless the server misbehaves).
@@ -236,6 +239,7 @@ impl Session {
             broken: false,
             plain: ep.tls.is_none(),
             serial: ep.serial.clone(),
+            disorder: None,
             peer,
             replies: Replies::default(),
             pending_port: None,
@@ -327,7 +331,25 @@ impl Session {
     /// breaks is a failed listing whatever the server replies afterwards, and so is a line
     /// longer than any real listing line.
     fn data_lines(&mut self, command: &str) -> FtpResult<Vec<String>> {
-        const MAX_LINE: u64 = 64 * 1024;
+        if self.batches_data() {
+            let data = match self.open_batched(command) {
+                Ok(d) => d,
+                // EPSV refused: suppaftp's PASV path below.
+                Err(FtpError::UnexpectedResponse(_)) if !self.epsv => {
+                    return self.data_lines(command);
+                }
+                Err(e) => return Err(e),
+            };
+            let read = read_lines(data);
+            if read.is_err() {
+                // The server's final reply may still be coming: not in step any more.
+                self.broken = true;
+            }
+            let lines = read.map_err(FtpError::ConnectionError)?;
+            self.read_replies(1)
+                .and_then(|mut r| pipeline::expect(r.remove(0), &[226, 250]))?;
+            return Ok(lines);
+        }
         let stream = self.with_data(|ftp| {
             ftp.custom_data_command(command, &[Status::AboutToSend, Status::AlreadyOpen])
                 .map(|(_, stream)| stream)
@@ -335,31 +357,78 @@ impl Session {
         let mut lines = Vec::new();
         let (closed, read) =
             run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
-                let mut reader = BufReader::new(stream);
-                let mut buf = Vec::new();
-                loop {
-                    buf.clear();
-                    match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
-                        Ok(0) => break Ok(()),
-                        Ok(_) if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
-                            break Err(io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                "listing line too long",
-                            ));
-                        }
-                        Ok(_) => {
-                            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-                            let line = line.strip_suffix(b"\r").unwrap_or(line);
-                            if !line.is_empty() {
-                                lines.push(String::from_utf8_lossy(line).into_owned());
-                            }
-                        }
-                        Err(e) => break Err(e),
-                    }
-                }
+                lines = read_lines(stream)?;
+                Ok(())
             });
         self.closed(closed, read.is_ok())?;
         read.map(|()| lines).map_err(FtpError::ConnectionError)
+    }
+
+    /// EPSV and a data command that changes nothing (RETR, MLSD, LIST) in one write. The
+    /// server answers 229, then waits for our connection before it answers the command, so
+    /// the pair costs one round trip instead of two. When EPSV is refused, the command is
+    /// refused too (there is no port): both replies are read. A 425 (pure-ftpd's busy port)
+    /// is asked again at once, like [`Session::epsv_port`] does.
+    fn open_batched(&mut self, command: &str) -> FtpResult<TcpStream> {
+        let lines = ["EPSV".to_string(), command.to_string()];
+        for attempt in 1.. {
+            let epsv = self.converse_partial(&lines, 1)?.remove(0);
+            if pipeline::code(&epsv) != 229 {
+                let answer = self.read_replies(1)?.remove(0);
+                if pipeline::code(&answer) == 229 {
+                    return Err(self.out_of_order(command, &answer));
+                }
+                if busy_port(&epsv) && attempt < BUSY_PORT_TRIES {
+                    continue;
+                }
+                if refuses_epsv(&epsv) {
+                    self.epsv = false;
+                    self.ftp.set_mode(Mode::Passive);
+                }
+                return Err(FtpError::UnexpectedResponse(epsv));
+            }
+            let data = epsv_port(&epsv).and_then(|port| self.connect_data(port));
+            let data = match data {
+                Ok(d) => d,
+                Err(e) => {
+                    // The server is waiting for this connection before it answers.
+                    self.broken = true;
+                    return Err(e);
+                }
+            };
+            // The final reply may follow at once (a short listing): it stays buffered.
+            let answer = self.converse_partial(&[], 1)?.remove(0);
+            return match pipeline::code(&answer) {
+                125 | 150 => Ok(data),
+                // "No data connection" after a 229 and a connection: the server took the
+                // command before the EPSV, which is answering out of order.
+                425 | 503 => Err(self.out_of_order(command, &answer)),
+                _ => Err(FtpError::UnexpectedResponse(answer)),
+            };
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Records why pipelining is off for this server and retires the session.
+    fn out_of_order(&mut self, command: &str, reply: &Response) -> FtpError {
+        let why = format!(
+            "{} answered \"{}\" to a pipelined EPSV and {}; sending one command at a time",
+            self.label,
+            super::reply_text(reply),
+            command.split(' ').next().unwrap_or("command"),
+        );
+        self.serial.get_or_init(|| why.clone());
+        self.disorder = Some(why);
+        self.broken = true;
+        FtpError::BadResponse
+    }
+
+    /// The error to give the pool when the last batched command met a server that answers
+    /// out of order: it redoes the step at once, one command at a time.
+    pub fn take_disorder(&mut self) -> Option<anyhow::Error> {
+        self.disorder
+            .take()
+            .map(|why| anyhow::Error::new(Unpipelined(why)))
     }
 
     /// Finishes a transfer opened on this session; see [`run_transfer`]. When the data did
@@ -409,6 +478,12 @@ impl Session {
         self.transfer(remote, offset, Way::Up(input), progress)
     }
 
+    /// Whether EPSV goes out with the data command it is for: only where FEAT says EPSV, so
+    /// that a server without it is not sent data commands that have no port to go to.
+    fn batches_data(&self) -> bool {
+        self.pipelines() && self.caps.epsv
+    }
+
     /// Whether commands can be pipelined on this session: a plain-text control connection
     /// in extended passive mode.
     pub fn pipelines(&self) -> bool {
@@ -427,6 +502,19 @@ impl Session {
     }
 
     /// Sends `lines` (maybe none), then reads `n` replies, all under one watchdog deadline.
+    /// Like [`Session::converse`], for a batch whose later replies are still to be read.
+    fn converse_partial(&mut self, lines: &[String], n: usize) -> FtpResult<Vec<Response>> {
+        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
+        let r = bounded(guard, self.timeout, || {
+            let sock = ftp.get_ref();
+            if !lines.is_empty() {
+                pipeline::send(&sock, lines)?;
+            }
+            replies.read(&sock, n)
+        });
+        self.check(r)
+    }
+
     fn converse(&mut self, lines: &[String], n: usize) -> FtpResult<Vec<Response>> {
         let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
         let r = bounded(guard, self.timeout, || {
@@ -535,6 +623,43 @@ impl Session {
         Ok(sent)
     }
 
+    /// RETR sent with its EPSV (see [`Session::open_batched`]); REST, when resuming, on its
+    /// own before them. A broken data connection retires the session and is an error,
+    /// whatever the server says next.
+    fn retrieve_batched(
+        &mut self,
+        remote: &str,
+        offset: u64,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        if offset > 0 {
+            self.ask(format!("REST {offset}"), &[350])
+                .map_err(|e| self.fail("REST", remote, &e))?;
+        }
+        let mut data = match self.open_batched(&format!("RETR {remote}")) {
+            Ok(d) => d,
+            Err(e) => {
+                return Err(self
+                    .take_disorder()
+                    .unwrap_or_else(|| self.fail("RETR", remote, &e)));
+            }
+        };
+        let copied = copy(&mut data, out, progress);
+        drop(data);
+        let got = match copied {
+            Ok(n) => n,
+            Err(e) => {
+                self.broken = true;
+                return Err(self.copy_failure("RETR", remote, true, e));
+            }
+        };
+        self.read_replies(1)
+            .and_then(|mut r| pipeline::expect(r.remove(0), &[226, 250]))
+            .map_err(|e| self.fail("RETR", remote, &e))?;
+        Ok(got)
+    }
+
     /// After a STOR to `stored`: sets its mtime (when `time` is given) and renames it to
     /// `rename_to` (when given). Pipelined, the mtime goes first, on the stored name, and the
     /// next upload's EPSV goes along: one round trip. Otherwise the rename goes first, then
@@ -621,6 +746,15 @@ impl Session {
     ) -> Result<u64> {
         let down = matches!(way, Way::Down(_));
         let cmd = if down { "RETR" } else { "STOR" };
+        if let Way::Down(out) = &mut way
+            && self.batches_data()
+        {
+            let r = self.retrieve_batched(remote, offset, *out, progress);
+            // EPSV refused: nothing was read; suppaftp's PASV path below.
+            if r.is_ok() || self.epsv {
+                return r;
+            }
+        }
         let stream = self.with_data(|ftp| {
             ftp.resume_transfer(offset as usize)?;
             if down {
@@ -885,6 +1019,34 @@ fn epsv_port(r: &Response) -> FtpResult<u16> {
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).
+/// A listing's lines, without line breaks or empty lines. A line longer than any real
+/// listing line is an error, not a reason to grow without bound.
+fn read_lines(stream: impl Read) -> io::Result<Vec<String>> {
+    const MAX_LINE: u64 = 64 * 1024;
+    let mut reader = BufReader::new(stream);
+    let mut lines = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf)? {
+            0 => return Ok(lines),
+            _ if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "listing line too long",
+                ));
+            }
+            _ => {
+                let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if !line.is_empty() {
+                    lines.push(String::from_utf8_lossy(line).into_owned());
+                }
+            }
+        }
+    }
+}
+
 /// How often a data command is sent when the server answers 425 before any data moved.
 const BUSY_PORT_TRIES: usize = 3;
 
@@ -932,13 +1094,14 @@ enum CopyError {
     Interrupted,
 }
 
-/// Streams in 64 KiB chunks: memory stays flat whatever the file size.
+/// Streams in 256 KiB chunks: memory stays flat whatever the file size, and a big file
+/// moves in few system calls.
 fn copy(
     from: &mut dyn Read,
     to: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, CopyError> {
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
     loop {
         if crate::interrupt::requested() {

@@ -151,6 +151,9 @@ fn list_one(
     let on_retry = |m: String| on_event(Event::Notice(m));
     let listed = pool.with_retries(session, &on_retry, |s| {
         s.list(&abs).map_err(|e| {
+            if let Some(disorder) = s.take_disorder() {
+                return disorder;
+            }
             let msg = format!(
                 "cannot list {} on {}: {}",
                 escape(&abs),

@@ -115,6 +115,8 @@ struct State {
     /// RETR bytes sent and STOR bytes received, over all sessions.
     sent: usize,
     received: usize,
+    /// Commands that arrived in the same read as the one before them: pipelined.
+    along: Vec<String>,
 }
 
 pub struct Scripted {
@@ -199,6 +201,11 @@ impl Scripted {
     }
 
     /// Every command received, PASS included (the test checks what the client sent).
+    /// The commands that came in one write with the command before them.
+    pub fn pipelined(&self) -> Vec<String> {
+        self.state.lock().unwrap().along.clone()
+    }
+
     pub fn log(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
     }
@@ -319,12 +326,16 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
     reader.get_mut().write_all(b"220 scripted server\r\n")?;
     loop {
         let mut line = String::new();
+        let along = !reader.buffer().is_empty();
         if reader.read_line(&mut line)? == 0 {
             return Ok(());
         }
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         let previous = std::mem::replace(&mut last, line.clone());
         st.lock().unwrap().log.push(line.clone());
+        if along {
+            st.lock().unwrap().along.push(line.clone());
+        }
         let (cmd, arg) = line.split_once(' ').unwrap_or((&line, ""));
         let abs = |p: &str| -> String {
             let p = p.trim_end_matches("/.").trim_start_matches("./");
