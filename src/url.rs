@@ -112,7 +112,12 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>)> {
         };
         (h.to_string(), port)
     } else {
-        match hostport.rsplit_once(':') {
+        // An IPv6 address goes in brackets; a second colon is a mistake, such as a
+        // password written without its '@' ("user:pw:host").
+        if hostport.matches(':').count() > 1 {
+            bail!("more than one ':' after the host name; an IPv6 address goes in [brackets]");
+        }
+        match hostport.split_once(':') {
             Some((h, p)) => (h.to_string(), Some(p)),
             None => (hostport.to_string(), None),
         }
@@ -146,6 +151,12 @@ pub fn redact(input: &str) -> String {
                 user.to_string()
             };
             format!("{scheme}://{masked}{}", &rest[at..])
+        }
+        // "user:password:host" (the '@' forgotten): everything before the last ':' might
+        // be a password.
+        None if authority.matches(':').count() > 1 && !authority.starts_with('[') => {
+            let port = authority.rsplit_once(':').map_or("", |(_, p)| p);
+            format!("{scheme}://***:{port}{}", &rest[end..])
         }
         None => input.to_string(),
     }
@@ -192,9 +203,13 @@ mod tests {
             "ftp://h:99999/",
             "ftp:///x",
             "ftp://h/a%0d%0aDELE%20x",
+            "ftp://user:127.0.0.1:2121/",
+            "ftp://::1/",
         ] {
             assert!(FtpUrl::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(redact("ftp://bob:s3cret:host:21/x"), "ftp://***:21/x");
+        assert_eq!(redact("ftp://[::1]:21/x"), "ftp://[::1]:21/x");
     }
 
     #[test]
