@@ -1409,6 +1409,55 @@ mod faults {
         }
     }
 
+    /// Without MLSD (vsftpd), a listing is CWD, EPSV and LIST in one write. A directory
+    /// whose CWD is refused (gone since its parent was listed) is reported unreadable; the
+    /// LIST that went along, which ran in the previous directory, is never taken for it.
+    #[test]
+    fn list_listings_send_cwd_epsv_and_list_in_one_write() {
+        let mut feat = Behaviour::default().feat;
+        feat.push("EPSV");
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            feat,
+            extra_lines: vec!["drwxr-xr-x 2 u g 4096 Jan 01 2020 ghostdir".into()],
+            ..Behaviour::default()
+        });
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        srv.put_file("/top.txt", b"top", when);
+        srv.put_file("/d1/a.txt", b"alpha", when);
+        srv.put_file("/d1/d2/b.txt", b"bravo", when);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let out = run_in(
+            home.path(),
+            &["pull", "-j", "1", "--retries", "0", &srv.url(), l],
+            &[],
+        );
+        assert_ne!(out.code, 0, "{}", out.all());
+        assert!(out.stderr.contains("ghostdir"), "{}", out.all());
+        assert_eq!(fs::read(local.join("top.txt")).unwrap(), b"top");
+        assert_eq!(fs::read(local.join("d1/a.txt")).unwrap(), b"alpha");
+        assert_eq!(fs::read(local.join("d1/d2/b.txt")).unwrap(), b"bravo");
+        // Nothing of another directory's listing ended up under the ghost.
+        assert!(
+            fs::read_dir(local.join("ghostdir")).map_or(true, |mut d| d.next().is_none()),
+            "{}",
+            out.all()
+        );
+        let log = srv.log();
+        let along = srv.pipelined();
+        for dir in ["/d1", "/d1/d2"] {
+            let i = log.iter().position(|c| *c == format!("CWD {dir}")).unwrap();
+            assert_eq!(log[i + 1], "EPSV", "{log:?}");
+            assert!(log[i + 2].starts_with("LIST"), "{log:?}");
+            assert!(
+                along.contains(&log[i + 1]) && along.contains(&log[i + 2]),
+                "{log:?}"
+            );
+        }
+    }
+
     /// A 425 to EPSV (pure-ftpd's passive port still in TIME_WAIT) is asked again at once,
     /// up to three times, on the listing, download and upload paths alike: no retry spent.
     #[test]

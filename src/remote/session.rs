@@ -303,22 +303,29 @@ impl Session {
             return Ok(lines.iter().map(|l| listing::parse_mlsd_line(l)).collect());
         }
         // LIST takes options and some servers glob its argument, so change into the
-        // directory and list "." instead of naming the path.
-        self.guarded(|f| f.cwd(dir))?;
+        // directory and list "." instead of naming the path. Batched, the CWD goes in the
+        // same write as the EPSV and the LIST.
+        let cwd = if self.batches_data() {
+            Some(dir)
+        } else {
+            self.guarded(|f| f.cwd(dir))?;
+            None
+        };
         let lines = if self.list_a != Some(false) {
-            match self.data_lines("LIST -a") {
+            match self.data_lines_after(cwd, "LIST -a") {
                 Ok(lines) => {
                     self.list_a = Some(true);
                     lines
                 }
-                Err(FtpError::UnexpectedResponse(_)) if self.list_a.is_none() => {
+                // A refused batched CWD retires the session: not LIST -a's refusal.
+                Err(FtpError::UnexpectedResponse(_)) if self.list_a.is_none() && !self.broken => {
                     self.list_a = Some(false);
                     self.data_lines("LIST")?
                 }
                 Err(e) => return Err(e),
             }
         } else {
-            self.data_lines("LIST")?
+            self.data_lines_after(cwd, "LIST")?
         };
         Ok(lines
             .iter()
@@ -331,10 +338,16 @@ impl Session {
     /// breaks is a failed listing whatever the server replies afterwards, and so is a line
     /// longer than any real listing line.
     fn data_lines(&mut self, command: &str) -> FtpResult<Vec<String>> {
+        self.data_lines_after(None, command)
+    }
+
+    /// [`Session::data_lines`], after a CWD into `cwd` sent in the same write when batching
+    /// (given only then).
+    fn data_lines_after(&mut self, cwd: Option<&str>, command: &str) -> FtpResult<Vec<String>> {
         if self.batches_data() {
-            let data = match self.open_batched(command) {
+            let data = match self.open_batched(cwd, command) {
                 Ok(d) => d,
-                // EPSV refused: suppaftp's PASV path below.
+                // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path.
                 Err(FtpError::UnexpectedResponse(_)) if !self.epsv => {
                     return self.data_lines(command);
                 }
@@ -369,10 +382,25 @@ impl Session {
     /// the pair costs one round trip instead of two. When EPSV is refused, the command is
     /// refused too (there is no port): both replies are read. A 425 (pure-ftpd's busy port)
     /// is asked again at once, like [`Session::epsv_port`] does.
-    fn open_batched(&mut self, command: &str) -> FtpResult<TcpStream> {
+    fn open_batched(&mut self, cwd: Option<&str>, command: &str) -> FtpResult<TcpStream> {
         let lines = ["EPSV".to_string(), command.to_string()];
+        if let Some(dir) = cwd {
+            let first = [format!("CWD {dir}"), lines[0].clone(), lines[1].clone()];
+            let answer = self.converse_partial(&first, 1)?.remove(0);
+            if !matches!(pipeline::code(&answer), 200..=299) {
+                // The LIST behind it runs in the old directory: its output must not be
+                // taken for this one's. The session goes, and that listing with it.
+                self.broken = true;
+                return Err(FtpError::UnexpectedResponse(answer));
+            }
+        }
         for attempt in 1.. {
-            let epsv = self.converse_partial(&lines, 1)?.remove(0);
+            let epsv = if cwd.is_some() && attempt == 1 {
+                // Sent already, with the CWD.
+                self.converse_partial(&[], 1)?.remove(0)
+            } else {
+                self.converse_partial(&lines, 1)?.remove(0)
+            };
             if pipeline::code(&epsv) != 229 {
                 let answer = self.read_replies(1)?.remove(0);
                 if pipeline::code(&answer) == 229 {
@@ -637,7 +665,7 @@ impl Session {
             self.ask(format!("REST {offset}"), &[350])
                 .map_err(|e| self.fail("REST", remote, &e))?;
         }
-        let mut data = match self.open_batched(&format!("RETR {remote}")) {
+        let mut data = match self.open_batched(None, &format!("RETR {remote}")) {
             Ok(d) => d,
             Err(e) => {
                 return Err(self
