@@ -504,9 +504,11 @@ impl<'a> Bench<'a> {
     }
 
     /// The fewest round trips any client needs, in seconds: a login (greeting, USER, PASS,
-    /// TYPE) on each session at once, then the work spread over N sessions: a listing is EPSV
-    /// and MLSD/LIST (2 per directory), a mkdir 1, an upload 3 (EPSV, STOR, the data and its
-    /// 226, with MFMT sent along with the next EPSV), a download 2 (EPSV, RETR).
+    /// TYPE) on each session at once, then the work spread over N sessions. A listing costs
+    /// one round trip per directory (the figure: the EPSV answer, then the data,
+    /// with the next listing's commands already queued), a mkdir 1, an upload 3 (EPSV; STOR
+    /// and its 150; the data and its 226, with the mtime and rename sent along with the next
+    /// EPSV), a download 2 (EPSV; RETR).
     fn floor(&self, kind: &str, s: &trees::Stats) -> Option<(f64, String)> {
         if self.rtt == 0 {
             return None;
@@ -514,25 +516,25 @@ impl<'a> Bench<'a> {
         let n = self.args.parallel as f64;
         let (work, how) = match kind {
             "push-initial" => (
-                2.0 + s.dirs as f64 + 3.0 * s.files as f64,
+                1.0 + s.dirs as f64 + 3.0 * s.files as f64,
                 format!(
-                    "(4 login + (2 list + {} mkdir + 3 × {} files) / {n}) × {} ms",
+                    "(4 login + (1 listing + {} mkdir + 3 × {} files) / {n}) × {} ms",
                     s.dirs, s.files, self.rtt
                 ),
             ),
             "pull-initial" => (
-                2.0 * (s.dirs + 1) as f64 + 2.0 * s.files as f64,
+                (s.dirs + 1) as f64 + 2.0 * s.files as f64,
                 format!(
-                    "(4 login + (2 × {} listings + 2 × {} files) / {n}) × {} ms",
+                    "(4 login + ({} listings + 2 × {} files) / {n}) × {} ms",
                     s.dirs + 1,
                     s.files,
                     self.rtt
                 ),
             ),
             "push-nochange" => (
-                2.0 * (s.dirs + 1) as f64,
+                (s.dirs + 1) as f64,
                 format!(
-                    "(4 login + 2 × {} listings / {n}) × {} ms",
+                    "(4 login + {} listings / {n}) × {} ms",
                     s.dirs + 1,
                     self.rtt
                 ),
