@@ -1308,26 +1308,7 @@ mod faults {
             refuse_rename: true,
             ..Behaviour::default()
         });
-        let home = tempfile::tempdir().unwrap();
-        let local = home.path().join("l");
-        for i in 0..3 {
-            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
-        }
-        let out = run_in(
-            home.path(),
-            &[
-                "push",
-                "-v",
-                "-j",
-                "1",
-                "--retries",
-                "0",
-                local.to_str().unwrap(),
-                &srv.url(),
-            ],
-            &[],
-        );
-        assert_eq!(out.code, 0, "{}", out.all());
+        let out = push_numbered(&srv, 3);
         assert!(
             out.all().contains("sending one command at a time"),
             "{}",
@@ -1340,12 +1321,29 @@ mod faults {
             out.all()
         );
         for i in 0..3 {
+            assert!(srv.file(&format!("/.f{i}.txt.ftpmirror-part")).is_none());
+        }
+    }
+
+    /// Pushes `n` files `f{i}.txt` ("file {i}") with `-v -j 1 --retries 0`; checks the run
+    /// succeeded and each file arrived whole.
+    fn push_numbered(srv: &Scripted, n: usize) -> Outcome {
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..n {
+            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
+        }
+        let (l, url) = (local.to_str().unwrap(), srv.url());
+        let args = ["push", "-v", "-j", "1", "--retries", "0", l, &url];
+        let out = run_in(home.path(), &args, &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        for i in 0..n {
             assert_eq!(
                 srv.file(&format!("/f{i}.txt")).unwrap().0,
                 format!("file {i}").as_bytes()
             );
-            assert!(srv.file(&format!("/.f{i}.txt.ftpmirror-part")).is_none());
         }
+        out
     }
 
     /// Listings and downloads send EPSV together with their MLSD or RETR: one round trip
@@ -1530,37 +1528,12 @@ mod faults {
             busy_epsv_after_rename: true,
             ..Behaviour::default()
         });
-        let home = tempfile::tempdir().unwrap();
-        let local = home.path().join("l");
-        for i in 0..4 {
-            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
-        }
-        let out = run_in(
-            home.path(),
-            &[
-                "push",
-                "-v",
-                "-j",
-                "1",
-                "--retries",
-                "0",
-                local.to_str().unwrap(),
-                &srv.url(),
-            ],
-            &[],
-        );
-        assert_eq!(out.code, 0, "{}", out.all());
+        let out = push_numbered(&srv, 4);
         assert!(
             !out.all().contains("one command at a time"),
             "{}",
             out.all()
         );
-        for i in 0..4 {
-            assert_eq!(
-                srv.file(&format!("/f{i}.txt")).unwrap().0,
-                format!("file {i}").as_bytes()
-            );
-        }
         let log = srv.log();
         let count = |verb: &str| log.iter().filter(|l| l.starts_with(verb)).count();
         // Each file after the first asked for its own EPSV after the refused prefetch.

@@ -529,8 +529,8 @@ impl Session {
         self.converse(&[], n)
     }
 
-    /// Sends `lines` (maybe none), then reads `n` replies, all under one watchdog deadline.
-    /// Like [`Session::converse`], for a batch whose later replies are still to be read.
+    /// Like [`Session::converse`], for a batch whose later replies are still to be read: what
+    /// arrived beyond the `n` replies stays buffered for the next read.
     fn converse_partial(&mut self, lines: &[String], n: usize) -> FtpResult<Vec<Response>> {
         let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
         let r = bounded(guard, self.timeout, || {
@@ -543,16 +543,9 @@ impl Session {
         self.check(r)
     }
 
+    /// Sends `lines` (maybe none), then reads `n` replies, all under one watchdog deadline.
     fn converse(&mut self, lines: &[String], n: usize) -> FtpResult<Vec<Response>> {
-        let (guard, ftp, replies) = (&self.guard, &self.ftp, &mut self.replies);
-        let r = bounded(guard, self.timeout, || {
-            let sock = ftp.get_ref();
-            if !lines.is_empty() {
-                pipeline::send(&sock, lines)?;
-            }
-            replies.read(&sock, n)
-        });
-        let r = self.check(r);
+        let r = self.converse_partial(lines, n);
         if !self.replies.clear() {
             // More came than was asked for: the next reply would answer the wrong command.
             self.broken = true;
