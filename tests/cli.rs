@@ -1325,6 +1325,16 @@ mod faults {
         }
     }
 
+    /// Pulls the server's tree into a new directory with `-j 1 --retries 0`.
+    fn pull_once(srv: &Scripted) -> (tempfile::TempDir, std::path::PathBuf, Outcome) {
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let args = ["pull", "-j", "1", "--retries", "0", &srv.url(), l];
+        let out = run_in(home.path(), &args, &[]);
+        (home, local, out)
+    }
+
     /// Pushes `n` files `f{i}.txt` ("file {i}") with `-v -j 1 --retries 0`; checks the run
     /// succeeded and each file arrived whole.
     fn push_numbered(srv: &Scripted, n: usize) -> Outcome {
@@ -1369,14 +1379,7 @@ mod faults {
         for (path, body) in files {
             srv.put_file(path, body.as_bytes(), when);
         }
-        let home = tempfile::tempdir().unwrap();
-        let local = home.path().join("l");
-        let l = local.to_str().unwrap();
-        let out = run_in(
-            home.path(),
-            &["pull", "-j", "1", "--retries", "0", &srv.url(), l],
-            &[],
-        );
+        let (_home, local, out) = pull_once(&srv);
         assert_eq!(out.code, 1, "{}", out.all());
         assert!(out.stderr.contains("RETR /ghost.txt"), "{}", out.all());
         assert!(out.stderr.contains("550"), "{}", out.all());
@@ -1424,14 +1427,7 @@ mod faults {
         srv.put_file("/top.txt", b"top", when);
         srv.put_file("/d1/a.txt", b"alpha", when);
         srv.put_file("/d1/d2/b.txt", b"bravo", when);
-        let home = tempfile::tempdir().unwrap();
-        let local = home.path().join("l");
-        let l = local.to_str().unwrap();
-        let out = run_in(
-            home.path(),
-            &["pull", "-j", "1", "--retries", "0", &srv.url(), l],
-            &[],
-        );
+        let (_home, local, out) = pull_once(&srv);
         assert_ne!(out.code, 0, "{}", out.all());
         assert!(out.stderr.contains("ghostdir"), "{}", out.all());
         assert_eq!(fs::read(local.join("top.txt")).unwrap(), b"top");

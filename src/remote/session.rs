@@ -437,18 +437,25 @@ impl Session {
         unreachable!("the loop returns")
     }
 
-    /// Records why pipelining is off for this server and retires the session.
+    /// The batched command went wrong in a way only disorder explains.
     fn out_of_order(&mut self, command: &str, reply: &Response) -> FtpError {
+        let verb = command.split(' ').next().unwrap_or("command");
+        let why = self.stop_pipelining(reply, &format!("EPSV and {verb}"));
+        self.disorder = Some(why);
+        FtpError::BadResponse
+    }
+
+    /// Turns pipelining off for every session to this server (saying why once, under -v)
+    /// and retires this one, whose replies can no longer be trusted to be in step.
+    fn stop_pipelining(&mut self, reply: &Response, sent: &str) -> String {
         let why = format!(
-            "{} answered \"{}\" to a pipelined EPSV and {}; sending one command at a time",
+            "{} answered \"{}\" to a pipelined {sent}; sending one command at a time",
             self.label,
             super::reply_text(reply),
-            command.split(' ').next().unwrap_or("command"),
         );
         self.serial.get_or_init(|| why.clone());
-        self.disorder = Some(why);
         self.broken = true;
-        FtpError::BadResponse
+        why
     }
 
     /// The error to give the pool when the last batched command met a server that answers
@@ -740,14 +747,8 @@ impl Session {
             .find(|((_, r), codes)| !codes.contains(&pipeline::code(r)))
             .map(|(lr, _)| lr)
         {
-            let why = format!(
-                "{} answered \"{}\" to a pipelined {}; sending one command at a time",
-                self.label,
-                super::reply_text(reply),
-                line.split(' ').next().unwrap_or("command"),
-            );
-            self.serial.get_or_init(|| why.clone());
-            self.broken = true;
+            let verb = line.split(' ').next().unwrap_or("command");
+            let why = self.stop_pipelining(reply, verb);
             return (None, Err(anyhow::Error::new(Unpipelined(why))));
         }
         let epsv = replies.last().expect("one reply per command");
