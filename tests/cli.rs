@@ -1401,8 +1401,11 @@ mod faults {
         let along = srv.pipelined();
         for &i in &data {
             assert_eq!(log[i - 1], "EPSV", "{log:?}");
-            assert!(along.contains(&log[i]), "{} not sent with its EPSV", log[i]);
+            assert!(along.contains(&i), "{} not sent with its EPSV", log[i]);
         }
+        // /d2's listing went out ahead, in the write that listed /d1.
+        let d2 = log.iter().position(|c| c == "MLSD /d2").unwrap();
+        assert!(along.contains(&(d2 - 1)), "{log:?} {along:?}");
         let count = |verb: &str| log.iter().filter(|l| l.starts_with(verb)).count();
         assert_eq!(count("EPSV"), 7, "{log:?}");
         for verb in ["PASV", "SIZE", "MDTM", "CWD", "LIST", "TYPE A"] {
@@ -1446,7 +1449,7 @@ mod faults {
             assert_eq!(log[i + 1], "EPSV", "{log:?}");
             assert!(log[i + 2].starts_with("LIST"), "{log:?}");
             assert!(
-                along.contains(&log[i + 1]) && along.contains(&log[i + 2]),
+                along.contains(&(i + 1)) && along.contains(&(i + 2)),
                 "{log:?}"
             );
         }
@@ -1689,6 +1692,40 @@ mod faults {
             !local.join("local-extra.txt").exists(),
             "deleted once the listing was whole"
         );
+    }
+
+    /// A listing whose next one was sent ahead breaks half-way: the session, with replies
+    /// still to come, is not reused; both directories are listed again on a new one.
+    #[test]
+    fn a_listing_with_one_sent_ahead_breaks_and_both_are_listed_again() {
+        let mut feat = Behaviour::default().feat;
+        feat.push("EPSV");
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            feat,
+            ..Behaviour::default()
+        });
+        for d in ["d1", "d2", "d3"] {
+            srv.put_file(&format!("/{d}/f.txt"), d.as_bytes(), old());
+        }
+        // The root is listed whole; /d1 (with /d2 sent ahead) breaks.
+        srv.behaviour().reset_list_skip.store(1, Ordering::SeqCst);
+        srv.behaviour().reset_list.store(1, Ordering::SeqCst);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let args = ["pull", "-j", "1", "--retry-delay", "10ms", &srv.url(), l];
+        let out = run_in(home.path(), &args, &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(out.stderr.matches("retry 1/").count(), 1, "{}", out.all());
+        for d in ["d1", "d2", "d3"] {
+            assert_eq!(fs::read(local.join(d).join("f.txt")).unwrap(), d.as_bytes());
+        }
+        let log = srv.log();
+        let listed = |dir: &str| log.iter().filter(|c| **c == format!("MLSD {dir}")).count();
+        assert_eq!(listed("/d1"), 2, "{log:?}");
+        assert!(log.iter().filter(|c| c.starts_with("USER")).count() >= 2);
     }
 
     #[test]

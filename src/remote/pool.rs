@@ -185,7 +185,7 @@ impl Pool {
 
     /// Returns a session for reuse, or drops it if its connection broke.
     pub fn give(&self, s: Session) {
-        if s.broken {
+        if !s.reusable() {
             self.live.fetch_sub(1, Ordering::SeqCst);
             return;
         }

@@ -89,6 +89,9 @@ pub struct Session {
     /// Why the last batched data command found the server answering out of order; the
     /// caller turns it into an [`Unpipelined`] error.
     disorder: Option<String>,
+    /// The listing whose commands went out ahead, with the previous listing's: its replies
+    /// are the next to come, so the next listing on this session must be that one.
+    ahead: Option<String>,
     /// The control connection's peer: where passive data connections go.
     peer: SocketAddr,
     /// Reply bytes read past the last pipelined reply (none, unless the server misbehaves).
@@ -240,6 +243,7 @@ impl Session {
             plain: ep.tls.is_none(),
             serial: ep.serial.clone(),
             disorder: None,
+            ahead: None,
             peer,
             replies: Replies::default(),
             pending_port: None,
@@ -297,9 +301,25 @@ impl Session {
     }
 
     /// Lists one directory: MLSD when FEAT offers it, else `LIST -a`, else plain `LIST`.
-    pub fn list(&mut self, dir: &str) -> Result<Vec<ParsedLine>, FtpError> {
+    /// `next`, when given, is the directory this session lists next: where commands are
+    /// batched, its commands go out in the same write, so the server starts on it as soon
+    /// as this listing ends and it costs one round trip less.
+    pub fn list(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, FtpError> {
+        let r = self.list_now(dir, next);
+        if r.is_err() && self.ahead.is_some() {
+            // The next listing's replies are still to come: out of step from here on.
+            self.broken = true;
+        }
+        r
+    }
+
+    fn list_now(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, FtpError> {
+        // Ahead only once LIST's form is settled: a refused `LIST -a` is sent again bare.
+        let next =
+            next.filter(|_| self.batches_data() && (self.caps.mlsd || self.list_a.is_some()));
+        let ahead = next.map(|n| self.listing_commands(n)).unwrap_or_default();
         if self.caps.mlsd {
-            let lines = self.data_lines(&format!("MLSD {dir}"))?;
+            let lines = self.data_lines_after(None, &format!("MLSD {dir}"), &ahead)?;
             return Ok(lines.iter().map(|l| listing::parse_mlsd_line(l)).collect());
         }
         // LIST takes options and some servers glob its argument, so change into the
@@ -312,7 +332,7 @@ impl Session {
             None
         };
         let lines = if self.list_a != Some(false) {
-            match self.data_lines_after(cwd, "LIST -a") {
+            match self.data_lines_after(cwd, "LIST -a", &ahead) {
                 Ok(lines) => {
                     self.list_a = Some(true);
                     lines
@@ -325,7 +345,7 @@ impl Session {
                 Err(e) => return Err(e),
             }
         } else {
-            self.data_lines_after(cwd, "LIST")?
+            self.data_lines_after(cwd, "LIST", &ahead)?
         };
         Ok(lines
             .iter()
@@ -333,22 +353,37 @@ impl Session {
             .collect())
     }
 
+    /// The batched commands that list `dir`: EPSV and MLSD, or CWD, EPSV and LIST.
+    fn listing_commands(&self, dir: &str) -> Vec<String> {
+        match (self.caps.mlsd, self.list_a) {
+            (true, _) => batch(None, &format!("MLSD {dir}")),
+            (false, Some(false)) => batch(Some(dir), "LIST"),
+            (false, _) => batch(Some(dir), "LIST -a"),
+        }
+    }
+
     /// Runs a listing command and reads its data connection line by line, with the session's
     /// timeout on the data socket in passive and active mode alike. A data connection that
     /// breaks is a failed listing whatever the server replies afterwards, and so is a line
     /// longer than any real listing line.
     fn data_lines(&mut self, command: &str) -> FtpResult<Vec<String>> {
-        self.data_lines_after(None, command)
+        self.data_lines_after(None, command, &[])
     }
 
     /// [`Session::data_lines`], after a CWD into `cwd` sent in the same write when batching
-    /// (given only then).
-    fn data_lines_after(&mut self, cwd: Option<&str>, command: &str) -> FtpResult<Vec<String>> {
+    /// (given only then), with `ahead` (the next listing's commands) in that write too.
+    fn data_lines_after(
+        &mut self,
+        cwd: Option<&str>,
+        command: &str,
+        ahead: &[String],
+    ) -> FtpResult<Vec<String>> {
         if self.batches_data() {
-            let data = match self.open_batched(cwd, command) {
+            let data = match self.open_batched(cwd, command, ahead) {
                 Ok(d) => d,
-                // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path.
-                Err(FtpError::UnexpectedResponse(_)) if !self.epsv => {
+                // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path,
+                // unless another listing's commands went out behind it.
+                Err(FtpError::UnexpectedResponse(_)) if !self.epsv && self.ahead.is_none() => {
                     return self.data_lines(command);
                 }
                 Err(e) => return Err(e),
@@ -359,8 +394,18 @@ impl Session {
                 self.broken = true;
             }
             let lines = read.map_err(FtpError::ConnectionError)?;
-            self.read_replies(1)
-                .and_then(|mut r| pipeline::expect(r.remove(0), &[226, 250]))?;
+            // With a listing ahead, its replies may already follow this one.
+            let done = if self.ahead.is_some() {
+                self.converse_partial(&[], 1)
+            } else {
+                self.read_replies(1)
+            };
+            let done = done?.remove(0);
+            if pipeline::code(&done) == 229 {
+                // The next listing's EPSV answered before this listing ended.
+                return Err(self.out_of_order(command, &done));
+            }
+            pipeline::expect(done, &[226, 250])?;
             return Ok(lines);
         }
         let stream = self.with_data(|ftp| {
@@ -382,10 +427,30 @@ impl Session {
     /// the pair costs one round trip instead of two. When EPSV is refused, the command is
     /// refused too (there is no port): both replies are read. A 425 (pure-ftpd's busy port)
     /// is asked again at once, like [`Session::epsv_port`] does.
-    fn open_batched(&mut self, cwd: Option<&str>, command: &str) -> FtpResult<TcpStream> {
-        let lines = ["EPSV".to_string(), command.to_string()];
-        if let Some(dir) = cwd {
-            let first = [format!("CWD {dir}"), lines[0].clone(), lines[1].clone()];
+    fn open_batched(
+        &mut self,
+        cwd: Option<&str>,
+        command: &str,
+        ahead: &[String],
+    ) -> FtpResult<TcpStream> {
+        let mine = batch(cwd, command);
+        // This command may have gone out already, ahead with the previous listing's.
+        let sent = match self.ahead.take() {
+            Some(k) if k == mine.join("\n") => true,
+            Some(_) => {
+                self.broken = true;
+                return Err(FtpError::ConnectionError(io::Error::other(
+                    "a listing sent ahead was not the next one read",
+                )));
+            }
+            None => false,
+        };
+        let mut first: Vec<String> = if sent { Vec::new() } else { mine.clone() };
+        first.extend_from_slice(ahead);
+        if !ahead.is_empty() {
+            self.ahead = Some(ahead.join("\n"));
+        }
+        if cwd.is_some() {
             let answer = self.converse_partial(&first, 1)?.remove(0);
             if !matches!(pipeline::code(&answer), 200..=299) {
                 // The LIST behind it runs in the old directory: its output must not be
@@ -394,19 +459,21 @@ impl Session {
                 return Err(FtpError::UnexpectedResponse(answer));
             }
         }
+        let lines = ["EPSV".to_string(), command.to_string()];
         for attempt in 1.. {
-            let epsv = if cwd.is_some() && attempt == 1 {
-                // Sent already, with the CWD.
-                self.converse_partial(&[], 1)?.remove(0)
-            } else {
-                self.converse_partial(&lines, 1)?.remove(0)
+            let epsv = match (attempt, cwd) {
+                (1, Some(_)) => self.converse_partial(&[], 1)?.remove(0),
+                (1, None) => self.converse_partial(&first, 1)?.remove(0),
+                _ => self.converse_partial(&lines, 1)?.remove(0),
             };
             if pipeline::code(&epsv) != 229 {
                 let answer = self.read_replies(1)?.remove(0);
                 if pipeline::code(&answer) == 229 {
                     return Err(self.out_of_order(command, &answer));
                 }
-                if busy_port(&epsv) && attempt < BUSY_PORT_TRIES {
+                // Asked again at once, unless more was sent behind it: the replies would
+                // then come in another order than asked.
+                if busy_port(&epsv) && attempt < BUSY_PORT_TRIES && self.ahead.is_none() {
                     continue;
                 }
                 if refuses_epsv(&epsv) {
@@ -430,7 +497,8 @@ impl Session {
                 125 | 150 => Ok(data),
                 // "No data connection" after a 229 and a connection: the server took the
                 // command before the EPSV, which is answering out of order.
-                425 | 503 => Err(self.out_of_order(command, &answer)),
+                // 229: the EPSV sent ahead answered first.
+                229 | 425 | 503 => Err(self.out_of_order(command, &answer)),
                 _ => Err(FtpError::UnexpectedResponse(answer)),
             };
         }
@@ -511,6 +579,12 @@ impl Session {
             }
         }
         self.transfer(remote, offset, Way::Up(input), progress)
+    }
+
+    /// Whether the session can serve another step: connected, and no replies to commands
+    /// sent ahead still to come.
+    pub fn reusable(&self) -> bool {
+        !self.broken && self.ahead.is_none()
     }
 
     /// Whether EPSV goes out with the data command it is for: only where FEAT says EPSV, so
@@ -665,7 +739,7 @@ impl Session {
             self.ask(format!("REST {offset}"), &[350])
                 .map_err(|e| self.fail("REST", remote, &e))?;
         }
-        let mut data = match self.open_batched(None, &format!("RETR {remote}")) {
+        let mut data = match self.open_batched(None, &format!("RETR {remote}"), &[]) {
             Ok(d) => d,
             Err(e) => {
                 return Err(self
@@ -1041,6 +1115,15 @@ fn epsv_port(r: &Response) -> FtpResult<u16> {
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).
+/// The commands that run `command` on a data connection of its own, after a CWD into
+/// `cwd` when given: [CWD,] EPSV, command.
+fn batch(cwd: Option<&str>, command: &str) -> Vec<String> {
+    cwd.map(|d| format!("CWD {d}"))
+        .into_iter()
+        .chain(["EPSV".to_string(), command.to_string()])
+        .collect()
+}
+
 /// A listing's lines, without line breaks or empty lines. A line longer than any real
 /// listing line is an error, not a reason to grow without bound.
 fn read_lines(stream: impl Read) -> io::Result<Vec<String>> {

@@ -79,8 +79,11 @@ fn worker(
 ) -> Found {
     let mut found = Found::default();
     let mut session: Option<Session> = None;
+    // A directory taken from the queue early, its listing commands sent with the previous
+    // listing's: listed next, on the same session.
+    let mut next: Option<RelPath> = None;
     loop {
-        let dir = {
+        let dir = next.take().or_else(|| {
             let mut q = queue.lock().unwrap();
             loop {
                 if crate::interrupt::requested() {
@@ -95,7 +98,7 @@ fn worker(
                 }
                 q = ready.wait(q).unwrap();
             }
-        };
+        });
         let Some(dir) = dir else {
             ready.notify_all();
             break;
@@ -126,7 +129,15 @@ fn worker(
             }
         }
         let s = session.as_mut().expect("session present");
-        let subdirs = list_one(pool, filter, s, &dir, &mut found, on_event);
+        {
+            // Another directory to send ahead, while enough are queued for the other workers.
+            let mut q = queue.lock().unwrap();
+            if q.dirs.len() >= pool.max() && !crate::interrupt::requested() {
+                next = q.dirs.pop_front();
+                q.in_flight += 1;
+            }
+        }
+        let subdirs = list_one(pool, filter, s, &dir, next.as_ref(), &mut found, on_event);
         let mut q = queue.lock().unwrap();
         q.dirs.extend(subdirs);
         q.in_flight -= 1;
@@ -144,13 +155,15 @@ fn list_one(
     filter: &Filter,
     session: &mut Session,
     dir: &RelPath,
+    next: Option<&RelPath>,
     found: &mut Found,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Vec<RelPath> {
     let abs = dir.to_remote(pool.root());
+    let next = next.map(|n| n.to_remote(pool.root()));
     let on_retry = |m: String| on_event(Event::Notice(m));
     let listed = pool.with_retries(session, &on_retry, |s| {
-        s.list(&abs).map_err(|e| {
+        s.list(&abs, next.as_deref()).map_err(|e| {
             if let Some(disorder) = s.take_disorder() {
                 return disorder;
             }

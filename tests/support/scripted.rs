@@ -37,6 +37,8 @@ pub struct Behaviour {
     pub cut_stor: Arc<AtomicUsize>,
     /// The next N LISTs send half the listing, reset the data connection, and say 226.
     pub reset_list: Arc<AtomicUsize>,
+    /// Listings to let through before `reset_list` starts counting.
+    pub reset_list_skip: Arc<AtomicUsize>,
     /// Connections beyond this many at once are greeted with 421 and closed.
     pub max_sessions: Option<usize>,
     /// A pause per 8 KiB of RETR/STOR data, to make transfers slow.
@@ -77,6 +79,7 @@ impl Default for Behaviour {
             cut_retr: Arc::default(),
             cut_stor: Arc::default(),
             reset_list: Arc::default(),
+            reset_list_skip: Arc::default(),
             max_sessions: None,
             data_delay: Duration::ZERO,
             trickle_feat: false,
@@ -115,8 +118,8 @@ struct State {
     /// RETR bytes sent and STOR bytes received, over all sessions.
     sent: usize,
     received: usize,
-    /// Commands that arrived in the same read as the one before them: pipelined.
-    along: Vec<String>,
+    /// Where in `log` commands arrived in the same read as the one before them: pipelined.
+    along: Vec<usize>,
 }
 
 pub struct Scripted {
@@ -201,8 +204,9 @@ impl Scripted {
     }
 
     /// Every command received, PASS included (the test checks what the client sent).
-    /// The commands that came in one write with the command before them.
-    pub fn pipelined(&self) -> Vec<String> {
+    /// The places in [`Scripted::log`] of the commands that came in one write with the
+    /// command before them.
+    pub fn pipelined(&self) -> Vec<usize> {
         self.state.lock().unwrap().along.clone()
     }
 
@@ -332,9 +336,13 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
         }
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         let previous = std::mem::replace(&mut last, line.clone());
-        st.lock().unwrap().log.push(line.clone());
-        if along {
-            st.lock().unwrap().along.push(line.clone());
+        {
+            let mut st = st.lock().unwrap();
+            if along {
+                let at = st.log.len();
+                st.along.push(at);
+            }
+            st.log.push(line.clone());
         }
         let (cmd, arg) = line.split_once(' ').unwrap_or((&line, ""));
         let abs = |p: &str| -> String {
@@ -521,7 +529,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                             }
                             text
                         };
-                        if fire(&b.reset_list) {
+                        if !fire(&b.reset_list_skip) && fire(&b.reset_list) {
                             data.write_all(&text.as_bytes()[..text.len() / 2])?;
                             reset(data_raw);
                             reader.get_mut().write_all(b"226 transfer complete\r\n")?;
