@@ -378,9 +378,15 @@ impl<'a> Executor<'a> {
         }
         .with_context(|| format!("cannot create {}", part.display()))?;
         let result = (|| {
-            let got = s.retrieve(remote, offset, &mut file, &mut |n| {
-                self.send(Event::Bytes(n))
-            })?;
+            // LIST gives minutes at best: where MDTM exists, ask for the second.
+            let exact = !self.pool.caps().mlsd && self.pool.caps().mdtm;
+            let (got, exact) = s.retrieve(
+                remote,
+                offset,
+                &mut file,
+                &mut |n| self.send(Event::Bytes(n)),
+                exact,
+            )?;
             if offset + got != a.size {
                 // A data connection that ended early, whatever the server replied after it.
                 return Err(Failure::io(
@@ -393,12 +399,6 @@ impl<'a> Executor<'a> {
                     true,
                 ));
             }
-            // LIST gives minutes at best: where MDTM exists, ask for the second.
-            let exact = if !self.pool.caps().mlsd && self.pool.caps().mdtm {
-                s.mdtm(remote).ok()
-            } else {
-                None
-            };
             if let Some(t) = exact.or(a.mtime) {
                 file.set_modified(t)
                     .with_context(|| format!("cannot set the mtime of {}", part.display()))?;

@@ -1413,7 +1413,8 @@ mod faults {
         }
     }
 
-    /// Without MLSD (vsftpd), a listing is CWD, EPSV and LIST in one write. A directory
+    /// Without MLSD (vsftpd), a listing is CWD, EPSV and LIST in one write, and a download
+    /// MDTM (LIST has minutes only), EPSV and RETR. A directory
     /// whose CWD is refused (gone since its parent was listed) is reported unreadable; the
     /// LIST that went along, which ran in the previous directory, is never taken for it.
     #[test]
@@ -1433,9 +1434,16 @@ mod faults {
         let (_home, local, out) = pull_once(&srv);
         assert_ne!(out.code, 0, "{}", out.all());
         assert!(out.stderr.contains("ghostdir"), "{}", out.all());
-        assert_eq!(fs::read(local.join("top.txt")).unwrap(), b"top");
-        assert_eq!(fs::read(local.join("d1/a.txt")).unwrap(), b"alpha");
-        assert_eq!(fs::read(local.join("d1/d2/b.txt")).unwrap(), b"bravo");
+        for (path, body) in [
+            ("top.txt", "top"),
+            ("d1/a.txt", "alpha"),
+            ("d1/d2/b.txt", "bravo"),
+        ] {
+            assert_eq!(fs::read(local.join(path)).unwrap(), body.as_bytes());
+            // To the second, from the MDTM that went along with the RETR.
+            let got = fs::metadata(local.join(path)).unwrap().modified().unwrap();
+            assert_eq!(got, when, "{path}");
+        }
         // Nothing of another directory's listing ended up under the ghost.
         assert!(
             fs::read_dir(local.join("ghostdir")).map_or(true, |mut d| d.next().is_none()),
@@ -1452,6 +1460,16 @@ mod faults {
                 along.contains(&(i + 1)) && along.contains(&(i + 2)),
                 "{log:?}"
             );
+        }
+        for (i, c) in log
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.starts_with("RETR"))
+        {
+            let path = c.trim_start_matches("RETR ");
+            assert_eq!(log[i - 2], format!("MDTM {path}"), "{log:?}");
+            assert_eq!(log[i - 1], "EPSV", "{log:?}");
+            assert!(along.contains(&(i - 1)) && along.contains(&i), "{log:?}");
         }
     }
 

@@ -357,8 +357,8 @@ impl Session {
     fn listing_commands(&self, dir: &str) -> Vec<String> {
         match (self.caps.mlsd, self.list_a) {
             (true, _) => batch(None, &format!("MLSD {dir}")),
-            (false, Some(false)) => batch(Some(dir), "LIST"),
-            (false, _) => batch(Some(dir), "LIST -a"),
+            (false, Some(false)) => batch(Some(Before::Cwd(dir)), "LIST"),
+            (false, _) => batch(Some(Before::Cwd(dir)), "LIST -a"),
         }
     }
 
@@ -379,8 +379,8 @@ impl Session {
         ahead: &[String],
     ) -> FtpResult<Vec<String>> {
         if self.batches_data() {
-            let data = match self.open_batched(cwd, command, ahead) {
-                Ok(d) => d,
+            let data = match self.open_batched(cwd.map(Before::Cwd), command, ahead) {
+                Ok((d, _)) => d,
                 // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path,
                 // unless another listing's commands went out behind it.
                 Err(FtpError::UnexpectedResponse(_)) if !self.epsv && self.ahead.is_none() => {
@@ -429,11 +429,11 @@ impl Session {
     /// is asked again at once, like [`Session::epsv_port`] does.
     fn open_batched(
         &mut self,
-        cwd: Option<&str>,
+        before: Option<Before>,
         command: &str,
         ahead: &[String],
-    ) -> FtpResult<TcpStream> {
-        let mine = batch(cwd, command);
+    ) -> FtpResult<(TcpStream, Option<Response>)> {
+        let mine = batch(before, command);
         // This command may have gone out already, ahead with the previous listing's.
         let sent = match self.ahead.take() {
             Some(k) if k == mine.join("\n") => true,
@@ -450,18 +450,23 @@ impl Session {
         if !ahead.is_empty() {
             self.ahead = Some(ahead.join("\n"));
         }
-        if cwd.is_some() {
+        let mut before_reply = None;
+        if let Some(b) = before {
             let answer = self.converse_partial(&first, 1)?.remove(0);
-            if !matches!(pipeline::code(&answer), 200..=299) {
-                // The LIST behind it runs in the old directory: its output must not be
-                // taken for this one's. The session goes, and that listing with it.
-                self.broken = true;
-                return Err(FtpError::UnexpectedResponse(answer));
+            match b {
+                Before::Cwd(_) if !matches!(pipeline::code(&answer), 200..=299) => {
+                    // The LIST behind it runs in the old directory: its output must not be
+                    // taken for this one's. The session goes, and that listing with it.
+                    self.broken = true;
+                    return Err(FtpError::UnexpectedResponse(answer));
+                }
+                Before::Cwd(_) => {}
+                Before::Mdtm(_) => before_reply = Some(answer),
             }
         }
         let lines = ["EPSV".to_string(), command.to_string()];
         for attempt in 1.. {
-            let epsv = match (attempt, cwd) {
+            let epsv = match (attempt, before) {
                 (1, Some(_)) => self.converse_partial(&[], 1)?.remove(0),
                 (1, None) => self.converse_partial(&first, 1)?.remove(0),
                 _ => self.converse_partial(&lines, 1)?.remove(0),
@@ -494,7 +499,7 @@ impl Session {
             // The final reply may follow at once (a short listing): it stays buffered.
             let answer = self.converse_partial(&[], 1)?.remove(0);
             return match pipeline::code(&answer) {
-                125 | 150 => Ok(data),
+                125 | 150 => Ok((data, before_reply)),
                 // "No data connection" after a 229 and a connection: the server took the
                 // command before the EPSV, which is answering out of order.
                 // 229: the EPSV sent ahead answered first.
@@ -551,14 +556,34 @@ impl Session {
     /// Downloads `remote` into `out`, from `offset` on (REST, then RETR), calling `progress`
     /// with each chunk's size. Returns the bytes received; a broken data connection is an
     /// error even if the server then replies 226.
+    ///
+    /// With `mtime`, also the file's mtime to the second (MDTM), or None where the server
+    /// does not say. Batched, the MDTM goes in the same write as the EPSV and the RETR.
     pub fn retrieve(
         &mut self,
         remote: &str,
         offset: u64,
         out: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<u64> {
-        self.transfer(remote, offset, Way::Down(out), progress)
+        mtime: bool,
+    ) -> Result<(u64, Option<SystemTime>)> {
+        // Not between a REST and its RETR: some servers forget the offset.
+        let in_batch = mtime && offset == 0;
+        if self.batches_data() {
+            let r = self.retrieve_batched(remote, offset, out, progress, in_batch);
+            // EPSV refused: nothing was read; suppaftp's PASV path below.
+            if r.is_ok() || self.epsv {
+                let (got, time) = r?;
+                let time = match mtime && !in_batch {
+                    true => self.mdtm(remote).ok(),
+                    false => time,
+                };
+                return Ok((got, time));
+            }
+        }
+        let got = self.transfer(remote, offset, Way::Down(out), progress)?;
+        let time = if mtime { self.mdtm(remote).ok() } else { None };
+        Ok((got, time))
     }
 
     /// Uploads `input` to `remote`, from `offset` on (REST, then STOR; `input` must start
@@ -734,12 +759,14 @@ impl Session {
         offset: u64,
         out: &mut dyn Write,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<u64> {
+        mtime: bool,
+    ) -> Result<(u64, Option<SystemTime>)> {
         if offset > 0 {
             self.ask(format!("REST {offset}"), &[350])
                 .map_err(|e| self.fail("REST", remote, &e))?;
         }
-        let mut data = match self.open_batched(None, &format!("RETR {remote}"), &[]) {
+        let before = mtime.then_some(Before::Mdtm(remote));
+        let (mut data, mdtm) = match self.open_batched(before, &format!("RETR {remote}"), &[]) {
             Ok(d) => d,
             Err(e) => {
                 return Err(self
@@ -759,7 +786,7 @@ impl Session {
         self.read_replies(1)
             .and_then(|mut r| pipeline::expect(r.remove(0), &[226, 250]))
             .map_err(|e| self.fail("RETR", remote, &e))?;
-        Ok(got)
+        Ok((got, mdtm.as_ref().and_then(mdtm_time)))
     }
 
     /// After a STOR to `stored`: sets its mtime (when `time` is given) and renames it to
@@ -842,15 +869,6 @@ impl Session {
     ) -> Result<u64> {
         let down = matches!(way, Way::Down(_));
         let cmd = if down { "RETR" } else { "STOR" };
-        if let Way::Down(out) = &mut way
-            && self.batches_data()
-        {
-            let r = self.retrieve_batched(remote, offset, *out, progress);
-            // EPSV refused: nothing was read; suppaftp's PASV path below.
-            if r.is_ok() || self.epsv {
-                return r;
-            }
-        }
         let stream = self.with_data(|ftp| {
             ftp.resume_transfer(offset as usize)?;
             if down {
@@ -1115,13 +1133,37 @@ fn epsv_port(r: &Response) -> FtpResult<u16> {
 }
 
 /// Whether a refusal is the server declining EPSV (RFC 2428: 522; older servers: 500/502).
-/// The commands that run `command` on a data connection of its own, after a CWD into
-/// `cwd` when given: [CWD,] EPSV, command.
-fn batch(cwd: Option<&str>, command: &str) -> Vec<String> {
-    cwd.map(|d| format!("CWD {d}"))
+/// A command sent in the same write ahead of a batched EPSV: a CWD the command depends on, or
+/// an MDTM whose answer is wanted along with the download.
+#[derive(Clone, Copy)]
+enum Before<'a> {
+    Cwd(&'a str),
+    Mdtm(&'a str),
+}
+
+/// The commands that run `command` on a data connection of its own: [CWD or MDTM,] EPSV,
+/// command.
+fn batch(before: Option<Before>, command: &str) -> Vec<String> {
+    before
+        .map(|b| match b {
+            Before::Cwd(d) => format!("CWD {d}"),
+            Before::Mdtm(p) => format!("MDTM {p}"),
+        })
         .into_iter()
         .chain(["EPSV".to_string(), command.to_string()])
         .collect()
+}
+
+/// The time in an MDTM reply (`213 YYYYMMDDHHMMSS[.sss]`, UTC); None for a refusal.
+fn mdtm_time(r: &Response) -> Option<SystemTime> {
+    if pipeline::code(r) != 213 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&r.body);
+    let digits = text.get(4..18)?;
+    chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc().into())
 }
 
 /// A listing's lines, without line breaks or empty lines. A line longer than any real
@@ -1224,4 +1266,27 @@ fn copy(
     }
     to.flush().map_err(CopyError::Write)?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(text: &str) -> Response {
+        Response::new(Status::from(0), text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn mdtm_replies_give_utc_seconds_and_refusals_none() {
+        let t = mdtm_time(&reply("213 20200913122640\r\n")).unwrap();
+        assert_eq!(
+            t,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000)
+        );
+        let frac = mdtm_time(&reply("213 20200913122640.123\r\n")).unwrap();
+        assert_eq!(frac, t);
+        assert_eq!(mdtm_time(&reply("550 No such file\r\n")), None);
+        assert_eq!(mdtm_time(&reply("213 junk\r\n")), None);
+        assert_eq!(mdtm_time(&reply("213 2020\r\n")), None);
+    }
 }
