@@ -1474,7 +1474,7 @@ mod faults {
     }
 
     /// A 425 to EPSV (pure-ftpd's passive port still in TIME_WAIT) is asked again at once,
-    /// up to three times, on the listing, download and upload paths alike: no retry spent.
+    /// up to five tries in all, on the listing, download and upload paths alike: no retry spent.
     #[test]
     fn a_busy_passive_port_is_asked_for_again_at_once() {
         let srv = Scripted::start(Behaviour {
@@ -1521,8 +1521,8 @@ mod faults {
             b"from the server"
         );
         assert_eq!(srv.file("/up.txt").unwrap().0, b"from here, again");
-        // Three in a row is a real failure, reported as one.
-        srv.behaviour().busy_epsv.store(3, Ordering::SeqCst);
+        // Five in a row is a real failure, reported as one.
+        srv.behaviour().busy_epsv.store(5, Ordering::SeqCst);
         write(&local, "up2.txt", b"more");
         let a = args("push");
         let out = run_in(
@@ -1744,6 +1744,39 @@ mod faults {
         let listed = |dir: &str| log.iter().filter(|c| **c == format!("MLSD {dir}")).count();
         assert_eq!(listed("/d1"), 2, "{log:?}");
         assert!(log.iter().filter(|c| c.starts_with("USER")).count() >= 2);
+    }
+
+    /// A busy passive port (425) for a listing with the next one queued behind it: asked
+    /// again there, the replies would come out of order, so it is listed again at once on
+    /// a new connection; no retry is spent and nothing is missed.
+    #[test]
+    fn a_busy_port_with_a_listing_queued_behind_is_redone_on_a_new_connection() {
+        let mut feat = Behaviour::default().feat;
+        feat.push("EPSV");
+        let srv = Scripted::start(Behaviour {
+            epsv: true,
+            mlsd: true,
+            feat,
+            ..Behaviour::default()
+        });
+        for d in ["d1", "d2", "d3"] {
+            srv.put_file(&format!("/{d}/f.txt"), d.as_bytes(), old());
+        }
+        // The root's EPSV goes through; /d1's (with /d2 queued behind) is busy.
+        srv.behaviour().busy_epsv_skip.store(1, Ordering::SeqCst);
+        srv.behaviour().busy_epsv.store(1, Ordering::SeqCst);
+        let (_home, local, out) = pull_once(&srv);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(!out.stderr.contains("retry"), "{}", out.all());
+        for d in ["d1", "d2", "d3"] {
+            assert_eq!(fs::read(local.join(d).join("f.txt")).unwrap(), d.as_bytes());
+        }
+        let log = srv.log();
+        assert_eq!(
+            log.iter().filter(|c| c.starts_with("USER")).count(),
+            2,
+            "{log:?}"
+        );
     }
 
     #[test]

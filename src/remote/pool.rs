@@ -143,8 +143,9 @@ impl Pool {
                 *session = Session::connect(&self.ep)?;
             }
             match op(session) {
-                // Pipelining just proved unsafe here: the same step again at once, one command
-                // at a time on a fresh connection. Not a retry: the server did nothing wrong.
+                // Pipelining just proved unsafe here, or a batch could not go on in step: the
+                // same step again at once on a fresh connection. Not a retry: the server did
+                // nothing wrong.
                 Err(e) if e.chain().any(|c| c.is::<super::Unpipelined>()) => {
                     *session = Session::connect(&self.ep)?;
                     op(session)

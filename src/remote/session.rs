@@ -86,9 +86,10 @@ pub struct Session {
     plain: bool,
     /// Set, once per run, when the server mishandled pipelined commands: why.
     serial: Arc<std::sync::OnceLock<String>>,
-    /// Why the last batched data command found the server answering out of order; the
+    /// Why the last batched data command must be redone at once on a new connection (the
+    /// server answered out of order, or a refusal left commands queued behind it); the
     /// caller turns it into an [`Unpipelined`] error.
-    disorder: Option<String>,
+    redo: Option<String>,
     /// The listing whose commands went out ahead, with the previous listing's: its replies
     /// are the next to come, so the next listing on this session must be that one.
     ahead: Option<String>,
@@ -100,8 +101,9 @@ pub struct Session {
     pending_port: Option<u16>,
 }
 
-/// A pipelined step that the server refused or answered out of order; the pool redoes it at
-/// once, one command at a time, on a fresh connection (not counted as a retry).
+/// A pipelined step that the server refused or answered out of order, or that could not go on
+/// in step; the pool redoes it at once on a fresh connection (not counted as a retry), one
+/// command at a time where the server proved unable to take more.
 #[derive(Debug)]
 pub struct Unpipelined(pub String);
 
@@ -242,7 +244,7 @@ impl Session {
             broken: false,
             plain: ep.tls.is_none(),
             serial: ep.serial.clone(),
-            disorder: None,
+            redo: None,
             ahead: None,
             peer,
             replies: Replies::default(),
@@ -319,9 +321,10 @@ impl Session {
             next.filter(|_| self.batches_data() && (self.caps.mlsd || self.list_a.is_some()));
         let ahead = next.map(|n| self.listing_commands(n)).unwrap_or_default();
         if self.caps.mlsd {
-            let lines = self.data_lines_after(None, &format!("MLSD {dir}"), &ahead)?;
-            return Ok(lines.iter().map(|l| listing::parse_mlsd_line(l)).collect());
+            let mlsd = format!("MLSD {dir}");
+            return self.data_lines_after(None, &mlsd, &ahead, mlsd_parser);
         }
+        let parse: Parser = listing::parse_list_line;
         // LIST takes options and some servers glob its argument, so change into the
         // directory and list "." instead of naming the path. Batched, the CWD goes in the
         // same write as the EPSV and the LIST.
@@ -331,26 +334,22 @@ impl Session {
             self.guarded(|f| f.cwd(dir))?;
             None
         };
-        let lines = if self.list_a != Some(false) {
-            match self.data_lines_after(cwd, "LIST -a", &ahead) {
+        if self.list_a != Some(false) {
+            match self.data_lines_after(cwd, "LIST -a", &ahead, parse) {
                 Ok(lines) => {
                     self.list_a = Some(true);
-                    lines
+                    Ok(lines)
                 }
                 // A refused batched CWD retires the session: not LIST -a's refusal.
                 Err(FtpError::UnexpectedResponse(_)) if self.list_a.is_none() && !self.broken => {
                     self.list_a = Some(false);
-                    self.data_lines("LIST")?
+                    self.data_lines("LIST", parse)
                 }
-                Err(e) => return Err(e),
+                Err(e) => Err(e),
             }
         } else {
-            self.data_lines_after(cwd, "LIST", &ahead)?
-        };
-        Ok(lines
-            .iter()
-            .filter_map(|l| listing::parse_list_line(l))
-            .collect())
+            self.data_lines_after(cwd, "LIST", &ahead, parse)
+        }
     }
 
     /// The batched commands that list `dir`: EPSV and MLSD, or CWD, EPSV and LIST.
@@ -366,8 +365,8 @@ impl Session {
     /// timeout on the data socket in passive and active mode alike. A data connection that
     /// breaks is a failed listing whatever the server replies afterwards, and so is a line
     /// longer than any real listing line.
-    fn data_lines(&mut self, command: &str) -> FtpResult<Vec<String>> {
-        self.data_lines_after(None, command, &[])
+    fn data_lines(&mut self, command: &str, parse: Parser) -> FtpResult<Vec<ParsedLine>> {
+        self.data_lines_after(None, command, &[], parse)
     }
 
     /// [`Session::data_lines`], after a CWD into `cwd` sent in the same write when batching
@@ -377,30 +376,25 @@ impl Session {
         cwd: Option<&str>,
         command: &str,
         ahead: &[String],
-    ) -> FtpResult<Vec<String>> {
+        parse: Parser,
+    ) -> FtpResult<Vec<ParsedLine>> {
         if self.batches_data() {
             let data = match self.open_batched(cwd.map(Before::Cwd), command, ahead) {
                 Ok((d, _)) => d,
                 // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path,
                 // unless another listing's commands went out behind it.
                 Err(FtpError::UnexpectedResponse(_)) if !self.epsv && self.ahead.is_none() => {
-                    return self.data_lines(command);
+                    return self.data_lines(command, parse);
                 }
                 Err(e) => return Err(e),
             };
-            let read = read_lines(data);
+            let read = read_lines(data, parse);
             if read.is_err() {
                 // The server's final reply may still be coming: not in step any more.
                 self.broken = true;
             }
             let lines = read.map_err(FtpError::ConnectionError)?;
-            // With a listing ahead, its replies may already follow this one.
-            let done = if self.ahead.is_some() {
-                self.converse_partial(&[], 1)
-            } else {
-                self.read_replies(1)
-            };
-            let done = done?.remove(0);
+            let done = self.read_next()?;
             if pipeline::code(&done) == 229 {
                 // The next listing's EPSV answered before this listing ended.
                 return Err(self.out_of_order(command, &done));
@@ -415,7 +409,7 @@ impl Session {
         let mut lines = Vec::new();
         let (closed, read) =
             run_transfer(&mut self.ftp, &self.guard, stream, self.timeout, |stream| {
-                lines = read_lines(stream)?;
+                lines = read_lines(stream, parse)?;
                 Ok(())
             });
         self.closed(closed, read.is_ok())?;
@@ -472,14 +466,19 @@ impl Session {
                 _ => self.converse_partial(&lines, 1)?.remove(0),
             };
             if pipeline::code(&epsv) != 229 {
-                let answer = self.read_replies(1)?.remove(0);
+                let answer = self.read_next()?;
                 if pipeline::code(&answer) == 229 {
                     return Err(self.out_of_order(command, &answer));
                 }
-                // Asked again at once, unless more was sent behind it: the replies would
-                // then come in another order than asked.
-                if busy_port(&epsv) && attempt < BUSY_PORT_TRIES && self.ahead.is_none() {
-                    continue;
+                if busy_port(&epsv) && attempt < BUSY_PORT_TRIES {
+                    if self.ahead.is_none() {
+                        continue;
+                    }
+                    // Another listing's commands are queued behind: asked again here, the
+                    // replies would come in another order than asked. A new connection.
+                    self.broken = true;
+                    self.redo = Some(format!("{}: passive port busy", self.label));
+                    return Err(FtpError::UnexpectedResponse(epsv));
                 }
                 if refuses_epsv(&epsv) {
                     self.epsv = false;
@@ -514,7 +513,7 @@ impl Session {
     fn out_of_order(&mut self, command: &str, reply: &Response) -> FtpError {
         let verb = command.split(' ').next().unwrap_or("command");
         let why = self.stop_pipelining(reply, &format!("EPSV and {verb}"));
-        self.disorder = Some(why);
+        self.redo = Some(why);
         FtpError::BadResponse
     }
 
@@ -531,10 +530,10 @@ impl Session {
         why
     }
 
-    /// The error to give the pool when the last batched command met a server that answers
-    /// out of order: it redoes the step at once, one command at a time.
-    pub fn take_disorder(&mut self) -> Option<anyhow::Error> {
-        self.disorder
+    /// The error to give the pool when the last batched command is to be redone at once on
+    /// a new connection.
+    pub fn take_redo(&mut self) -> Option<anyhow::Error> {
+        self.redo
             .take()
             .map(|why| anyhow::Error::new(Unpipelined(why)))
     }
@@ -628,6 +627,16 @@ impl Session {
     /// error is the connection's; refusals come back as replies, to be checked one by one.
     fn exchange(&mut self, lines: &[String]) -> FtpResult<Vec<Response>> {
         self.converse(lines, lines.len())
+    }
+
+    /// The next reply. With a listing sent ahead, its replies may already follow.
+    fn read_next(&mut self) -> FtpResult<Response> {
+        let r = if self.ahead.is_some() {
+            self.converse_partial(&[], 1)
+        } else {
+            self.read_replies(1)
+        };
+        r.map(|mut r| r.remove(0))
     }
 
     /// Reads `n` replies without sending anything (a transfer's completion).
@@ -770,7 +779,7 @@ impl Session {
             Ok(d) => d,
             Err(e) => {
                 return Err(self
-                    .take_disorder()
+                    .take_redo()
                     .unwrap_or_else(|| self.fail("RETR", remote, &e)));
             }
         };
@@ -1166,9 +1175,16 @@ fn mdtm_time(r: &Response) -> Option<SystemTime> {
         .map(|t| t.and_utc().into())
 }
 
-/// A listing's lines, without line breaks or empty lines. A line longer than any real
+/// Turns one listing line into an entry, or None for a line that is not one ("total 12").
+type Parser = fn(&str) -> Option<ParsedLine>;
+
+fn mlsd_parser(line: &str) -> Option<ParsedLine> {
+    Some(listing::parse_mlsd_line(line))
+}
+
+/// A listing's entries, parsed line by line; empty lines are skipped. A line longer than any real
 /// listing line is an error, not a reason to grow without bound.
-fn read_lines(stream: impl Read) -> io::Result<Vec<String>> {
+fn read_lines(stream: impl Read, parse: Parser) -> io::Result<Vec<ParsedLine>> {
     const MAX_LINE: u64 = 64 * 1024;
     let mut reader = BufReader::new(stream);
     let mut lines = Vec::new();
@@ -1186,8 +1202,12 @@ fn read_lines(stream: impl Read) -> io::Result<Vec<String>> {
             _ => {
                 let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if !line.is_empty() {
-                    lines.push(String::from_utf8_lossy(line).into_owned());
+                // Parsed as it comes: a directory of 200,000 entries never exists twice
+                // over, as text and as entries.
+                if !line.is_empty()
+                    && let Some(parsed) = parse(&String::from_utf8_lossy(line))
+                {
+                    lines.push(parsed);
                 }
             }
         }
@@ -1195,7 +1215,7 @@ fn read_lines(stream: impl Read) -> io::Result<Vec<String>> {
 }
 
 /// How often a data command is sent when the server answers 425 before any data moved.
-const BUSY_PORT_TRIES: usize = 3;
+const BUSY_PORT_TRIES: usize = 5;
 
 /// 425 before a transfer started: the server could not open its side of the data
 /// connection. pure-ftpd says so when the passive port it picked at random is still in

@@ -164,8 +164,8 @@ fn list_one(
     let on_retry = |m: String| on_event(Event::Notice(m));
     let listed = pool.with_retries(session, &on_retry, |s| {
         s.list(&abs, next.as_deref()).map_err(|e| {
-            if let Some(disorder) = s.take_disorder() {
-                return disorder;
+            if let Some(redo) = s.take_redo() {
+                return redo;
             }
             let msg = format!(
                 "cannot list {} on {}: {}",

@@ -297,7 +297,10 @@ pub fn pure_ftpd_with(ip: Ip, opts: &Options) -> Option<Daemon> {
         .arg(format!("{p1}:{p2}"))
         .arg("-l")
         .arg(format!("puredb:{}", pdb.display()))
-        .args(["-E", "-A", "-H", "-u", "1"]);
+        .args(["-E", "-A", "-H", "-u", "1"])
+        // Listings whole up to a million entries (the default stops at 10,000): the memory
+        // benchmark lists one directory of 200,000.
+        .args(["-L", "1000000:8"]);
     if let Some(addr) = opts.announce {
         cmd.args(["-P", addr]);
     }
