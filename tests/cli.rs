@@ -2965,6 +2965,22 @@ mod interop {
             "{name} pull re-run: {}",
             again.all()
         );
+
+        // One session: each listing goes out ahead with the one before it, and downloads
+        // carry their EPSV (and MDTM where LIST has minutes only) in the same write. Every
+        // daemon must keep those in step, or the run says it went one command at a time.
+        let solo = home.path().join("solo");
+        let out = run(&["pull", "-j", "1", "-v", &url, solo.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{name} pull -j 1: {}", out.all());
+        assert!(
+            !out.all().contains("one command at a time"),
+            "{name} pull -j 1: {}",
+            out.all()
+        );
+        assert_same_tree(&local, &solo);
+        for f in ["index.html", "a/b/c/deep file.txt"] {
+            assert_eq!(secs(mtime(&solo, f)), secs(mtime(&local, f)), "{name}: {f}");
+        }
     }
 
     /// Over IPv6: passive is EPSV (PASV cannot name an IPv6 host), active is EPRT.
