@@ -75,10 +75,11 @@ impl<'a> Executor<'a> {
                 )),
             }
         }
-        for level in by_depth(&plan.mkdirs, false) {
+        let mkdirs: Vec<&Action> = plan.mkdirs.iter().collect();
+        for level in by_depth(&mkdirs, false) {
             self.run(&level);
         }
-        self.run(&plan.transfers);
+        self.run(&largest_first(&plan.transfers));
         if plan.deletes.is_empty() {
             return;
         }
@@ -138,24 +139,16 @@ impl<'a> Executor<'a> {
 
     /// Files in parallel, then directories one depth level at a time, deepest first.
     fn remove(&self, actions: &[Action]) {
-        let files: Vec<Action> = actions
-            .iter()
-            .filter(|a| a.op == Op::Delete)
-            .cloned()
-            .collect();
+        let files: Vec<&Action> = actions.iter().filter(|a| a.op == Op::Delete).collect();
         self.run(&files);
-        let dirs: Vec<Action> = actions
-            .iter()
-            .filter(|a| a.op == Op::Rmdir)
-            .cloned()
-            .collect();
+        let dirs: Vec<&Action> = actions.iter().filter(|a| a.op == Op::Rmdir).collect();
         for level in by_depth(&dirs, true) {
             self.run(&level);
         }
     }
 
     /// Runs independent actions: local ones on this thread, remote ones across the pool.
-    fn run(&self, actions: &[Action]) {
+    fn run(&self, actions: &[&Action]) {
         if actions.is_empty() {
             return;
         }
@@ -432,17 +425,26 @@ fn start(a: &Action) -> Event {
 }
 
 /// Groups actions by path depth: shallowest first, or deepest first when `deepest_first`.
-fn by_depth(actions: &[Action], deepest_first: bool) -> Vec<Vec<Action>> {
-    let mut levels: Vec<Vec<Action>> = Vec::new();
+/// The transfers, largest first (ties in plan order): the sessions start on the long ones
+/// while the small ones fill in around them, so the run does not end on one big file
+/// that started last.
+fn largest_first(actions: &[Action]) -> Vec<&Action> {
     let mut sorted: Vec<&Action> = actions.iter().collect();
+    sorted.sort_by_key(|a| std::cmp::Reverse(a.size));
+    sorted
+}
+
+fn by_depth<'a>(actions: &[&'a Action], deepest_first: bool) -> Vec<Vec<&'a Action>> {
+    let mut levels: Vec<Vec<&Action>> = Vec::new();
+    let mut sorted = actions.to_vec();
     sorted.sort_by_key(|a| a.path.depth());
     if deepest_first {
         sorted.reverse();
     }
     for a in sorted {
         match levels.last_mut() {
-            Some(l) if l[0].path.depth() == a.path.depth() => l.push(a.clone()),
-            _ => levels.push(vec![a.clone()]),
+            Some(l) if l[0].path.depth() == a.path.depth() => l.push(a),
+            _ => levels.push(vec![a]),
         }
     }
     levels

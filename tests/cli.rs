@@ -163,6 +163,29 @@ fn active_mode_pushes_and_pulls() {
     assert_same_tree(&sb.remote, &sb.local);
 }
 
+/// The largest files go first, so a run does not end on one big file started last.
+#[test]
+fn transfers_start_with_the_largest_files() {
+    let sb = Sandbox::new();
+    for (name, size) in [
+        ("a.txt", 10),
+        ("b.txt", 3000),
+        ("c.txt", 200),
+        ("d/e.txt", 1000),
+    ] {
+        write(&sb.local, name, &noise(size, size as u64));
+    }
+    let out = sb.push(&["-j", "1"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.actions("upload"),
+        ["b.txt", "d/e.txt", "c.txt", "a.txt"],
+        "{}",
+        out.all()
+    );
+    assert_same_tree(&sb.local, &sb.remote);
+}
+
 #[test]
 fn one_and_eight_sessions_give_the_same_result() {
     let sb = Sandbox::new();
