@@ -1473,6 +1473,12 @@ mod faults {
             "{}",
             out.all()
         );
+        // No server session is left waiting for a data connection that will never come.
+        assert!(
+            srv.all_sessions_end_within(Duration::from_secs(5)),
+            "{}",
+            out.all()
+        );
         let log = srv.log();
         let along = srv.pipelined();
         for dir in ["/d1", "/d1/d2"] {
@@ -1763,6 +1769,13 @@ mod faults {
         for d in ["d1", "d2", "d3"] {
             assert_eq!(fs::read(local.join(d).join("f.txt")).unwrap(), d.as_bytes());
         }
+        // No server session is left waiting for a data connection that will never come.
+        assert!(
+            srv.all_sessions_end_within(Duration::from_secs(5)),
+            "{} {:?}",
+            out.all(),
+            srv.log()
+        );
         let log = srv.log();
         let listed = |dir: &str| log.iter().filter(|c| **c == format!("MLSD {dir}")).count();
         assert_eq!(listed("/d1"), 2, "{log:?}");
@@ -1794,6 +1807,12 @@ mod faults {
         for d in ["d1", "d2", "d3"] {
             assert_eq!(fs::read(local.join(d).join("f.txt")).unwrap(), d.as_bytes());
         }
+        // No server session is left waiting for a data connection that will never come.
+        assert!(
+            srv.all_sessions_end_within(Duration::from_secs(5)),
+            "{}",
+            out.all()
+        );
         let log = srv.log();
         assert_eq!(
             log.iter().filter(|c| c.starts_with("USER")).count(),

@@ -308,11 +308,46 @@ impl Session {
     /// as this listing ends and it costs one round trip less.
     pub fn list(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, FtpError> {
         let r = self.list_now(dir, next);
-        if r.is_err() && self.ahead.is_some() {
-            // The next listing's replies are still to come: out of step from here on.
-            self.broken = true;
+        if r.is_err() {
+            self.release(false);
         }
         r
+    }
+
+    /// Batched listing commands whose replies will not be read here: the next listing's,
+    /// sent ahead, and (`own_rest`) this one's EPSV and LIST behind a refused CWD. The
+    /// session is out of step, and the server would sit waiting for each listing's data
+    /// connection until its own timeout (minutes, holding a connection slot). Take each port
+    /// it offers and close it at once, so it goes back to its control connection and finds
+    /// ours closed. Replies of this listing still on the way are skipped.
+    fn release(&mut self, own_rest: bool) {
+        let mut ports = usize::from(own_rest);
+        if self.ahead.take().is_some() {
+            ports += 1;
+        }
+        if ports == 0 {
+            return;
+        }
+        self.broken = true;
+        let sock = self.ftp.get_ref();
+        let _ = sock.set_read_timeout(Some(Duration::from_secs(2)));
+        // Each batch is at most CWD, EPSV, 150 and the final reply.
+        for _ in 0..4 * (ports + 1) {
+            let Ok(mut r) = self.replies.read(&sock, 1) else {
+                return;
+            };
+            let reply = r.remove(0);
+            if pipeline::code(&reply) == 229 {
+                if let Ok(port) = epsv_port(&reply) {
+                    let addr = SocketAddr::new(self.peer.ip(), port);
+                    drop(TcpStream::connect_timeout(&addr, Duration::from_secs(2)));
+                }
+                ports -= 1;
+                if ports == 0 {
+                    return;
+                }
+            }
+        }
     }
 
     fn list_now(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, FtpError> {
@@ -390,8 +425,10 @@ impl Session {
             };
             let read = read_lines(data, parse);
             if read.is_err() {
-                // The server's final reply may still be coming: not in step any more.
+                // The server's final reply may still be coming: not in step any more. A
+                // listing sent ahead is let go.
                 self.broken = true;
+                self.release(false);
             }
             let lines = read.map_err(FtpError::ConnectionError)?;
             let done = self.read_next()?;
@@ -431,8 +468,9 @@ impl Session {
         // This command may have gone out already, ahead with the previous listing's.
         let sent = match self.ahead.take() {
             Some(k) if k == mine.join("\n") => true,
-            Some(_) => {
-                self.broken = true;
+            Some(k) => {
+                self.ahead = Some(k);
+                self.release(false);
                 return Err(FtpError::ConnectionError(io::Error::other(
                     "a listing sent ahead was not the next one read",
                 )));
@@ -451,7 +489,7 @@ impl Session {
                 Before::Cwd(_) if !matches!(pipeline::code(&answer), 200..=299) => {
                     // The LIST behind it runs in the old directory: its output must not be
                     // taken for this one's. The session goes, and that listing with it.
-                    self.broken = true;
+                    self.release(true);
                     return Err(FtpError::UnexpectedResponse(answer));
                 }
                 Before::Cwd(_) => {}

@@ -210,6 +210,19 @@ impl Scripted {
         self.state.lock().unwrap().along.clone()
     }
 
+    /// Whether every session has ended within `wait`: none left blocked waiting for a data
+    /// connection the client will never open.
+    pub fn all_sessions_end_within(&self, wait: Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
+            if self.state.lock().unwrap().sessions == 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     pub fn log(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
     }
