@@ -1741,10 +1741,9 @@ mod faults {
         );
     }
 
-    /// A listing whose next one was sent ahead breaks half-way: the session, with replies
-    /// still to come, is not reused; both directories are listed again on a new one.
-    #[test]
-    fn a_listing_with_one_sent_ahead_breaks_and_both_are_listed_again() {
+    /// A server that batching and listings ahead apply to (MLSD, EPSV in FEAT), holding
+    /// /d1, /d2 and /d3 with one file each: with `-j 1`, /d2 is sent ahead with /d1.
+    fn three_dirs_batching() -> Scripted {
         let mut feat = Behaviour::default().feat;
         feat.push("EPSV");
         let srv = Scripted::start(Behaviour {
@@ -1756,6 +1755,14 @@ mod faults {
         for d in ["d1", "d2", "d3"] {
             srv.put_file(&format!("/{d}/f.txt"), d.as_bytes(), old());
         }
+        srv
+    }
+
+    /// A listing whose next one was sent ahead breaks half-way: the session, with replies
+    /// still to come, is not reused; both directories are listed again on a new one.
+    #[test]
+    fn a_listing_with_one_sent_ahead_breaks_and_both_are_listed_again() {
+        let srv = three_dirs_batching();
         // The root is listed whole; /d1 (with /d2 sent ahead) breaks.
         srv.behaviour().reset_list_skip.store(1, Ordering::SeqCst);
         srv.behaviour().reset_list.store(1, Ordering::SeqCst);
@@ -1787,17 +1794,7 @@ mod faults {
     /// a new connection; no retry is spent and nothing is missed.
     #[test]
     fn a_busy_port_with_a_listing_queued_behind_is_redone_on_a_new_connection() {
-        let mut feat = Behaviour::default().feat;
-        feat.push("EPSV");
-        let srv = Scripted::start(Behaviour {
-            epsv: true,
-            mlsd: true,
-            feat,
-            ..Behaviour::default()
-        });
-        for d in ["d1", "d2", "d3"] {
-            srv.put_file(&format!("/{d}/f.txt"), d.as_bytes(), old());
-        }
+        let srv = three_dirs_batching();
         // The root's EPSV goes through; /d1's (with /d2 queued behind) is busy.
         srv.behaviour().busy_epsv_skip.store(1, Ordering::SeqCst);
         srv.behaviour().busy_epsv.store(1, Ordering::SeqCst);
