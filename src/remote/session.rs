@@ -277,23 +277,32 @@ impl Session {
     fn with_data<T>(&mut self, mut f: impl FnMut(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
         // suppaftp asks for its own port, which replaces one asked for ahead.
         self.pending_port = None;
-        let mut r = self.guarded(&mut f);
-        for _ in 1..BUSY_PORT_TRIES {
-            match &r {
-                Err(FtpError::UnexpectedResponse(resp)) if busy_port(resp) => {
-                    r = self.guarded(&mut f);
-                }
-                _ => break,
-            }
-        }
-        match r {
+        match self.while_port_busy(|s| s.guarded(&mut f)) {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
-                self.epsv = false;
-                self.ftp.set_mode(Mode::Passive);
+                self.use_pasv();
                 self.guarded(f)
             }
             other => other,
         }
+    }
+
+    /// Runs `f` again at once while the server answers 425 (its passive port busy), up to
+    /// [`BUSY_PORT_TRIES`] in all; see [`busy_port`].
+    fn while_port_busy<T>(&mut self, mut f: impl FnMut(&mut Self) -> FtpResult<T>) -> FtpResult<T> {
+        let mut r = f(self);
+        for _ in 1..BUSY_PORT_TRIES {
+            match &r {
+                Err(FtpError::UnexpectedResponse(resp)) if busy_port(resp) => r = f(self),
+                _ => break,
+            }
+        }
+        r
+    }
+
+    /// EPSV was refused: PASV through suppaftp from now on, for this session.
+    fn use_pasv(&mut self) {
+        self.epsv = false;
+        self.ftp.set_mode(Mode::Passive);
     }
 
     /// The login directory (`PWD`), used to resolve relative URL paths.
@@ -425,10 +434,9 @@ impl Session {
             };
             let read = read_lines(data, parse);
             if read.is_err() {
-                // The server's final reply may still be coming: not in step any more. A
-                // listing sent ahead is let go.
+                // The server's final reply may still be coming: not in step any more (a
+                // listing sent ahead is let go by `list`).
                 self.broken = true;
-                self.release(false);
             }
             let lines = read.map_err(FtpError::ConnectionError)?;
             let done = self.read_next()?;
@@ -469,8 +477,9 @@ impl Session {
         let sent = match self.ahead.take() {
             Some(k) if k == mine.join("\n") => true,
             Some(k) => {
+                // Put back for `list` to let go.
                 self.ahead = Some(k);
-                self.release(false);
+                self.broken = true;
                 return Err(FtpError::ConnectionError(io::Error::other(
                     "a listing sent ahead was not the next one read",
                 )));
@@ -519,8 +528,7 @@ impl Session {
                     return Err(FtpError::UnexpectedResponse(epsv));
                 }
                 if refuses_epsv(&epsv) {
-                    self.epsv = false;
-                    self.ftp.set_mode(Mode::Passive);
+                    self.use_pasv();
                 }
                 return Err(FtpError::UnexpectedResponse(epsv));
             }
@@ -740,20 +748,10 @@ impl Session {
 
     /// EPSV; a refusal switches this session to PASV through suppaftp for good.
     fn epsv_port(&mut self) -> FtpResult<u16> {
-        let mut r = self.ask("EPSV".into(), &[229]);
-        for _ in 1..BUSY_PORT_TRIES {
-            match &r {
-                Err(FtpError::UnexpectedResponse(resp)) if busy_port(resp) => {
-                    r = self.ask("EPSV".into(), &[229]);
-                }
-                _ => break,
-            }
-        }
-        match r {
+        match self.while_port_busy(|s| s.ask("EPSV".into(), &[229])) {
             Ok(r) => epsv_port(&r),
             Err(FtpError::UnexpectedResponse(r)) if refuses_epsv(&r) => {
-                self.epsv = false;
-                self.ftp.set_mode(Mode::Passive);
+                self.use_pasv();
                 Err(FtpError::UnexpectedResponse(r))
             }
             Err(e) => Err(e),
