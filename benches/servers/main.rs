@@ -320,7 +320,7 @@ struct Bench<'a> {
 impl Drop for Bench<'_> {
     fn drop(&mut self) {
         let pid = self.daemon.pid();
-        RUNNING.lock().unwrap().retain(|&p| p != pid);
+        RUNNING.lock().unwrap().retain(|&p| Some(p) != pid);
     }
 }
 
@@ -341,7 +341,7 @@ impl<'a> Bench<'a> {
             "vsftpd" => daemons::vsftpd_with(Ip::V4, &opts),
             other => panic!("unknown server {other}"),
         }?;
-        RUNNING.lock().unwrap().push(daemon.pid());
+        RUNNING.lock().unwrap().extend(daemon.pid());
         if let Some(dir) = daemon.root.parent() {
             SCRATCH.lock().unwrap().push(dir.to_path_buf());
         }

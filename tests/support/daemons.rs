@@ -57,24 +57,41 @@ pub struct Daemon {
     pub port: u16,
     /// The passive port range, inclusive.
     pub passive: (u16, u16),
-    /// The directory the test user sees as `/`.
+    /// The directory that `url("")` names: the test user's `/` where the daemon chroots.
     pub root: PathBuf,
-    child: Child,
+    /// The account to log in as.
+    pub user: &'static str,
+    /// The URL path of `root`: empty where the daemon chroots to it, `%2F/abs/path/` where
+    /// the daemon does not chroot (inetutils-ftpd).
+    base: String,
+    process: Process,
     _dir: tempfile::TempDir,
 }
 
+/// What runs the daemon: its own standalone process, or an inetd-style launcher here.
+enum Process {
+    Standalone(Child),
+    Inetd(Inetd),
+}
+
 impl Daemon {
-    /// The daemon's process id, for a harness that must stop it from a signal handler.
+    /// The daemon's process id, for a harness that must stop it from a signal handler;
+    /// `None` for an inetd-style daemon, whose launcher runs in this process.
     #[allow(dead_code)]
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    pub fn pid(&self) -> Option<u32> {
+        match &self.process {
+            Process::Standalone(child) => Some(child.id()),
+            Process::Inetd(_) => None,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!(
-            "ftp://{USER}@{}:{}/{}",
+            "ftp://{}@{}:{}/{}{}",
+            self.user,
             self.ip.url_host(),
             self.port,
+            self.base,
             path.trim_start_matches('/')
         )
     }
@@ -84,17 +101,20 @@ impl Drop for Daemon {
     /// SIGTERM first, so the daemon stops and reaps its session processes; SIGKILL if it
     /// has not exited within a few seconds.
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
+        let Process::Standalone(child) = &mut self.process else {
+            return;
+        };
+        let pid = child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if let Ok(Some(_)) = child.try_wait() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -205,7 +225,9 @@ fn launch(
         port,
         passive,
         root,
-        child,
+        user: USER,
+        base: String::new(),
+        process: Process::Standalone(child),
         _dir: dir,
     }
 }
@@ -359,4 +381,178 @@ pub fn vsftpd_with(ip: Ip, opts: &Options) -> Option<Daemon> {
     let mut cmd = Command::new(binary);
     cmd.arg(&conf);
     Some(launch("vsftpd", ip, port, cmd, dir, root, (p1, p2)))
+}
+
+/// pyftpdlib's server: a virtual user with every permission, MLSD, MFMT and EPSV. `threaded`
+/// picks `ThreadedFTPServer` (a thread per session), else `FTPServer` (one event loop for
+/// all): both act on each command as it arrives, unlike the forking daemons.
+const PYFTPDLIB: &str = r#"
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer, ThreadedFTPServer
+addr, port, root, p1, p2, flavour, user, password = sys.argv[1:]
+auth = DummyAuthorizer()
+auth.add_user(user, password, root, perm="elradfmwMT")
+class Handler(FTPHandler):
+    pass
+Handler.authorizer = auth
+Handler.passive_ports = range(int(p1), int(p2) + 1)
+Handler.banner = "pyftpdlib " + flavour
+server = (ThreadedFTPServer if flavour == "threaded" else FTPServer)((addr, int(port)), Handler)
+server.max_cons = 256
+server.serve_forever()
+"#;
+
+/// Whether `python3` can import pyftpdlib (`.ci/install-daemons` installs the pinned one).
+fn has_pyftpdlib() -> bool {
+    Command::new("python3")
+        .args(["-c", "import pyftpdlib"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn pyftpdlib_with(ip: Ip, flavour: &'static str, name: &'static str) -> Option<Daemon> {
+    if !has_pyftpdlib() {
+        return missing("pyftpdlib (python3 -m pip install pyftpdlib)");
+    }
+    let (dir, root) = prepare(0);
+    let port = free_port(ip);
+    let (p1, p2) = passive_range(&Options {
+        passive_ports: Some(100),
+        ..Options::default()
+    });
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", PYFTPDLIB, ip.addr(), &port.to_string()])
+        .arg(&root)
+        .args([&p1.to_string(), &p2.to_string(), flavour, USER, PASSWORD]);
+    Some(launch(name, ip, port, cmd, dir, root, (p1, p2)))
+}
+
+/// pyftpdlib's asynchronous `FTPServer`: one event loop for every session.
+pub fn pyftpdlib(ip: Ip) -> Option<Daemon> {
+    pyftpdlib_with(ip, "async", "pyftpdlib")
+}
+
+/// pyftpdlib's `ThreadedFTPServer`: a thread per session.
+pub fn pyftpdlib_threaded(ip: Ip) -> Option<Daemon> {
+    pyftpdlib_with(ip, "threaded", "pyftpdlib-threaded")
+}
+
+/// The system account inetutils-ftpd logs in (`.ci/install-daemons` creates it, with
+/// PASSWORD_HASH in /etc/shadow): inetutils-ftpd knows no virtual users.
+pub const SYSTEM_USER: &str = "ftpmirror-test";
+
+/// The uid of a system account, from `id -u`.
+fn uid_of(user: &str) -> Option<u32> {
+    let out = Command::new("id").args(["-u", user]).output().ok()?;
+    String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+}
+
+/// inetutils-ftpd (GNU), run as inetd would: a launcher accepts each connection and starts
+/// `ftpd` with the socket as its standard input and output. LIST only (no MLSD, no MFMT),
+/// MDTM, SIZE and EPSV; no chroot, so URLs name the root by its absolute path.
+pub fn inetutils(ip: Ip) -> Option<Daemon> {
+    let Some(binary) = installed("ftpd").filter(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("inetutils"))
+    }) else {
+        return missing("inetutils-ftpd");
+    };
+    if not_root() {
+        return skip("the inetutils-ftpd test needs root");
+    }
+    let Some(uid) = uid_of(SYSTEM_USER) else {
+        return skip(&format!(
+            "the account {SYSTEM_USER} for inetutils-ftpd does not exist (.ci/install-daemons makes it)"
+        ));
+    };
+    let (dir, root) = prepare(uid);
+    // Sessions run as the account itself: it must be able to reach its root.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let listener = TcpListener::bind((ip.addr(), 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inetd = Inetd::start(listener, binary, vec!["-a".into(), "default".into()]);
+    let base = format!("%2F{}/", root.display().to_string().trim_start_matches('/'));
+    Some(Daemon {
+        name: "inetutils-ftpd",
+        ip,
+        port,
+        passive: (0, 0),
+        root,
+        user: SYSTEM_USER,
+        base,
+        process: Process::Inetd(inetd),
+        _dir: dir,
+    })
+}
+
+/// An inetd for one service: every accepted connection becomes a `binary` process whose
+/// standard input and output are the socket. Dropping it stops accepting and kills the
+/// sessions still running.
+struct Inetd {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    addr: std::net::SocketAddr,
+    sessions: std::sync::Arc<std::sync::Mutex<Vec<Child>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Inetd {
+    fn start(listener: TcpListener, binary: PathBuf, args: Vec<String>) -> Inetd {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sessions = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Child>::new()));
+        let addr = listener.local_addr().unwrap();
+        let (st, ss) = (stop.clone(), sessions.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                let out = conn.try_clone().unwrap();
+                let child = Command::new(&binary)
+                    .args(&args)
+                    .stdin(Stdio::from(std::os::fd::OwnedFd::from(conn)))
+                    .stdout(Stdio::from(std::os::fd::OwnedFd::from(out)))
+                    .stderr(Stdio::null())
+                    .spawn();
+                let mut list = ss.lock().unwrap();
+                // Reap the sessions that ended, keep the rest for Drop.
+                list.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+                if let Ok(c) = child {
+                    list.push(c);
+                }
+            }
+        });
+        Inetd {
+            stop,
+            addr,
+            sessions,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Inetd {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        for mut c in self.sessions.lock().unwrap().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
