@@ -227,7 +227,7 @@ fn endpoint(
         },
         tls,
         pasv_note: Default::default(),
-        serial: Default::default(),
+        proven: Default::default(),
     })
 }
 

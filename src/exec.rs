@@ -300,13 +300,14 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Warns about an mtime that could not be set, except the first `MDTM time path` refusal
-    /// on a server not known to take it: that only turns the attempts off for the run.
+    /// Warns about an mtime that could not be set, except where `MDTM time path` was not yet
+    /// known to work: a refusal then only turns the attempts off for the run, and the
+    /// sessions that tried it at the same time as the first say nothing either.
     fn note_time(&self, remote: &str, r: Option<Result<()>>) {
         let Some(r) = r else { return };
         if !self.pool.caps().mfmt {
             let known = if r.is_ok() { 1 } else { 2 };
-            if self.mdtm_write.swap(known, Ordering::SeqCst) == 0 && r.is_err() {
+            if self.mdtm_write.swap(known, Ordering::SeqCst) != 1 && r.is_err() {
                 return;
             }
         }

@@ -40,10 +40,9 @@ pub fn run(cfg: &Config) -> u8 {
         Job::Sync(job) => sync(cfg, job, &mut progress),
     };
     progress.finish();
-    for note in [&cfg.endpoint.pasv_note, &cfg.endpoint.serial] {
-        if let Some(note) = note.get()
-            && progress.verbose()
-        {
+    if progress.verbose() {
+        let notes = cfg.endpoint.pasv_note.get().cloned().into_iter();
+        for note in notes.chain(cfg.endpoint.proven.notes()) {
             progress.line(&format!("note: {note}"));
         }
     }

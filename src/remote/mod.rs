@@ -4,6 +4,7 @@ pub mod clock;
 pub mod listing;
 pub mod pipeline;
 pub mod pool;
+pub mod proven;
 pub mod session;
 pub mod tls;
 pub mod walk;
@@ -16,7 +17,7 @@ use suppaftp::FtpError;
 use suppaftp::types::Response;
 
 pub use pool::Pool;
-pub use session::{Caps, Session, TimeCommand, Unpipelined};
+pub use session::{Caps, Redo, Session, StepError, TimeCommand};
 
 /// A password that never shows up in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -52,9 +53,9 @@ pub struct Endpoint {
     /// Set, once per run, when a PASV reply named another address than the server's: the
     /// address was ignored, and `-v` says so.
     pub pasv_note: std::sync::Arc<std::sync::OnceLock<String>>,
-    /// Set, once per run, when the server mishandled pipelined commands: from then on every
-    /// session sends one command at a time, and `-v` says why.
-    pub serial: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// What this server has shown, in this run, that it handles: which kinds of batching
+    /// are on (shared by every session; `-v` says which were turned off, and why).
+    pub proven: std::sync::Arc<proven::Proven>,
 }
 
 impl Endpoint {

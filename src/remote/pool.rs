@@ -143,10 +143,10 @@ impl Pool {
                 *session = Session::connect(&self.ep)?;
             }
             match op(session) {
-                // Pipelining just proved unsafe here, or a batch could not go on in step: the
-                // same step again at once on a fresh connection. Not a retry: the server did
-                // nothing wrong.
-                Err(e) if e.chain().any(|c| c.is::<super::Unpipelined>()) => {
+                // A batched exchange met an anomaly (that kind of batching is now off), or
+                // could not go on in step: the same step again at once, unbatched, on a fresh
+                // connection. Not a retry: the server did nothing wrong.
+                Err(e) if e.chain().any(|c| c.is::<super::Redo>()) => {
                     *session = Session::connect(&self.ep)?;
                     op(session)
                 }

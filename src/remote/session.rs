@@ -15,6 +15,7 @@ use suppaftp::{
 
 use super::listing::{self, ParsedLine};
 use super::pipeline::{self, Replies};
+use super::proven::{Batching, Engaged, Proven};
 use super::tls::{TlsMode, TlsSetup};
 use super::watchdog::{Fired, Guard};
 use super::{DataMode, Endpoint, Failure, breaks_session, describe, describe_io};
@@ -82,38 +83,55 @@ pub struct Session {
     list_a: Option<bool>,
     /// The control connection failed; the pool drops this session instead of reusing it.
     pub broken: bool,
-    /// Plain-text control connection: commands can be pipelined (see `pipeline`).
+    /// Plain-text control connection: commands can be batched (see `pipeline`).
     plain: bool,
-    /// Set, once per run, when the server mishandled pipelined commands: why.
-    serial: Arc<std::sync::OnceLock<String>>,
-    /// Why the last batched data command must be redone at once on a new connection (the
-    /// server answered out of order, or a refusal left commands queued behind it); the
-    /// caller turns it into an [`Unpipelined`] error.
-    redo: Option<String>,
+    /// What this server has shown it handles (shared by the run's sessions).
+    proven: Arc<Proven>,
     /// The listing whose commands went out ahead, with the previous listing's: its replies
     /// are the next to come, so the next listing on this session must be that one.
-    ahead: Option<String>,
+    ahead: Option<Ahead>,
     /// The control connection's peer: where passive data connections go.
     peer: SocketAddr,
     /// Reply bytes read past the last pipelined reply (none, unless the server misbehaves).
     replies: Replies,
-    /// A passive port asked for ahead, with the previous upload's last commands.
-    pending_port: Option<u16>,
 }
 
-/// A pipelined step that the server refused or answered out of order, or that could not go on
-/// in step; the pool redoes it at once on a fresh connection (not counted as a retry), one
-/// command at a time where the server proved unable to take more.
+/// A listing's commands sent ahead of their turn.
 #[derive(Debug)]
-pub struct Unpipelined(pub String);
+struct Ahead {
+    /// The commands, as sent.
+    commands: Vec<String>,
+    /// Whether this is the run's trial of [`Batching::Ahead`].
+    trial: bool,
+}
 
-impl std::fmt::Display for Unpipelined {
+/// A batched step met an anomaly: redo it now, unbatched, on a fresh connection. Not a
+/// failure and not a retry; the kind of batching at fault is already off for the run.
+#[derive(Debug)]
+pub struct Redo(pub String);
+
+impl std::fmt::Display for Redo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for Unpipelined {}
+impl std::error::Error for Redo {}
+
+/// How a listing or a batched data setup ended when it did not succeed.
+#[derive(Debug)]
+pub enum StepError {
+    /// Redo at once, unbatched, on a fresh connection.
+    Redo(String),
+    /// A failure to report, or to retry if transient.
+    Failed(FtpError),
+}
+
+impl From<FtpError> for StepError {
+    fn from(e: FtpError) -> Self {
+        StepError::Failed(e)
+    }
+}
 
 /// How a file's mtime is set: `MFMT`, or vsftpd's `MDTM time path`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,12 +261,10 @@ impl Session {
             list_a: None,
             broken: false,
             plain: ep.tls.is_none(),
-            serial: ep.serial.clone(),
-            redo: None,
+            proven: ep.proven.clone(),
             ahead: None,
             peer,
             replies: Replies::default(),
-            pending_port: None,
         })
     }
 
@@ -275,8 +291,6 @@ impl Session {
 
     /// Runs a data command, switching from EPSV to PASV once if the server refuses EPSV.
     fn with_data<T>(&mut self, mut f: impl FnMut(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
-        // suppaftp asks for its own port, which replaces one asked for ahead.
-        self.pending_port = None;
         match self.while_port_busy(|s| s.guarded(&mut f)) {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
                 self.use_pasv();
@@ -312,15 +326,32 @@ impl Session {
     }
 
     /// Lists one directory: MLSD when FEAT offers it, else `LIST -a`, else plain `LIST`.
-    /// `next`, when given, is the directory this session lists next: where commands are
-    /// batched, its commands go out in the same write, so the server starts on it as soon
-    /// as this listing ends and it costs one round trip less.
-    pub fn list(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, FtpError> {
+    /// `next`, when given, is the directory this session lists next: where the server has
+    /// shown it takes listings sent ahead ([`Batching::Ahead`]), its commands go out in the
+    /// same write, so the server starts on it as soon as this listing ends.
+    pub fn list(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, StepError> {
+        let trial = self.ahead.as_ref().is_some_and(|a| a.trial);
         let r = self.list_now(dir, next);
-        if r.is_err() {
-            self.release(false);
+        match &r {
+            // This listing went out ahead as the trial, and came back whole.
+            Ok(_) if trial => self.proven.get(Batching::Ahead).shown(),
+            Ok(_) => {}
+            Err(e) => {
+                let trying = trial || self.ahead.as_ref().is_some_and(|a| a.trial);
+                if trying && matches!(e, StepError::Failed(_)) {
+                    self.proven.get(Batching::Ahead).untried();
+                }
+                self.release(false);
+            }
         }
         r
+    }
+
+    /// Whether a listing may carry the next one's commands: batching with the command is on
+    /// and listings sent ahead have not been turned off. The walker asks before it takes a
+    /// second directory for this session.
+    pub fn may_send_ahead(&self) -> bool {
+        self.batches_data() && self.proven.get(Batching::Ahead).refused().is_none()
     }
 
     /// Batched listing commands whose replies will not be read here: the next listing's,
@@ -359,14 +390,21 @@ impl Session {
         }
     }
 
-    fn list_now(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, FtpError> {
-        // Ahead only once LIST's form is settled: a refused `LIST -a` is sent again bare.
+    fn list_now(&mut self, dir: &str, next: Option<&str>) -> Result<Vec<ParsedLine>, StepError> {
+        // Ahead only once LIST's form is settled (a refused `LIST -a` is sent again bare),
+        // and only where this server has shown it takes it, or as the run's one trial.
         let next =
             next.filter(|_| self.batches_data() && (self.caps.mlsd || self.list_a.is_some()));
-        let ahead = next.map(|n| self.listing_commands(n)).unwrap_or_default();
+        let ahead = match next.map(|n| (n, self.proven.get(Batching::Ahead).engage())) {
+            Some((n, engaged)) if engaged.yes() => Some(Ahead {
+                commands: self.listing_commands(n),
+                trial: engaged == Engaged::Trial,
+            }),
+            _ => None,
+        };
         if self.caps.mlsd {
             let mlsd = format!("MLSD {dir}");
-            return self.data_lines_after(None, &mlsd, &ahead, mlsd_parser);
+            return self.data_lines_after(None, &mlsd, ahead, mlsd_parser);
         }
         let parse: Parser = listing::parse_list_line;
         // LIST takes options and some servers glob its argument, so change into the
@@ -379,20 +417,22 @@ impl Session {
             None
         };
         if self.list_a != Some(false) {
-            match self.data_lines_after(cwd, "LIST -a", &ahead, parse) {
+            match self.data_lines_after(cwd, "LIST -a", ahead, parse) {
                 Ok(lines) => {
                     self.list_a = Some(true);
                     Ok(lines)
                 }
                 // A refused batched CWD retires the session: not LIST -a's refusal.
-                Err(FtpError::UnexpectedResponse(_)) if self.list_a.is_none() && !self.broken => {
+                Err(StepError::Failed(FtpError::UnexpectedResponse(_)))
+                    if self.list_a.is_none() && !self.broken =>
+                {
                     self.list_a = Some(false);
-                    self.data_lines("LIST", parse)
+                    Ok(self.data_lines("LIST", parse)?)
                 }
                 Err(e) => Err(e),
             }
         } else {
-            self.data_lines_after(cwd, "LIST", &ahead, parse)
+            self.data_lines_after(cwd, "LIST", ahead, parse)
         }
     }
 
@@ -410,43 +450,6 @@ impl Session {
     /// breaks is a failed listing whatever the server replies afterwards, and so is a line
     /// longer than any real listing line.
     fn data_lines(&mut self, command: &str, parse: Parser) -> FtpResult<Vec<ParsedLine>> {
-        self.data_lines_after(None, command, &[], parse)
-    }
-
-    /// [`Session::data_lines`], after a CWD into `cwd` sent in the same write when batching
-    /// (given only then), with `ahead` (the next listing's commands) in that write too.
-    fn data_lines_after(
-        &mut self,
-        cwd: Option<&str>,
-        command: &str,
-        ahead: &[String],
-        parse: Parser,
-    ) -> FtpResult<Vec<ParsedLine>> {
-        if self.batches_data() {
-            let data = match self.open_batched(cwd.map(Before::Cwd), command, ahead) {
-                Ok((d, _)) => d,
-                // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path,
-                // unless another listing's commands went out behind it.
-                Err(FtpError::UnexpectedResponse(_)) if !self.epsv && self.ahead.is_none() => {
-                    return self.data_lines(command, parse);
-                }
-                Err(e) => return Err(e),
-            };
-            let read = read_lines(data, parse);
-            if read.is_err() {
-                // The server's final reply may still be coming: not in step any more (a
-                // listing sent ahead is let go by `list`).
-                self.broken = true;
-            }
-            let lines = read.map_err(FtpError::ConnectionError)?;
-            let done = self.read_next()?;
-            if pipeline::code(&done) == 229 {
-                // The next listing's EPSV answered before this listing ended.
-                return Err(self.out_of_order(command, &done));
-            }
-            pipeline::expect(done, &[226, 250])?;
-            return Ok(lines);
-        }
         let stream = self.with_data(|ftp| {
             ftp.custom_data_command(command, &[Status::AboutToSend, Status::AlreadyOpen])
                 .map(|(_, stream)| stream)
@@ -461,6 +464,96 @@ impl Session {
         read.map(|()| lines).map_err(FtpError::ConnectionError)
     }
 
+    /// [`Session::data_lines`], batched where the server takes EPSV with its command: a CWD
+    /// into `cwd` (given only then) and the EPSV go in the same write as the command, with
+    /// `ahead` (the next listing's commands) in that write too.
+    fn data_lines_after(
+        &mut self,
+        cwd: Option<&str>,
+        command: &str,
+        ahead: Option<Ahead>,
+        parse: Parser,
+    ) -> Result<Vec<ParsedLine>, StepError> {
+        if !self.batches_data() {
+            return Ok(self.data_lines(command, parse)?);
+        }
+        let data = match self.open_batched(cwd.map(Before::Cwd), command, ahead) {
+            Ok((d, _)) => d,
+            // EPSV refused (after the CWD, if any, was done): suppaftp's PASV path,
+            // unless another listing's commands went out behind it.
+            Err(StepError::Failed(FtpError::UnexpectedResponse(_)))
+                if !self.epsv && self.ahead.is_none() =>
+            {
+                return Ok(self.data_lines(command, parse)?);
+            }
+            Err(e) => return Err(e),
+        };
+        let read = read_lines(data, parse);
+        let lines = match read {
+            Ok(lines) => lines,
+            // The server's final reply may still be coming: not in step any more (a
+            // listing sent ahead is let go by `list`).
+            Err(e) => {
+                self.broken = true;
+                let e = FtpError::ConnectionError(e);
+                return Err(self.anomaly_if_ahead(command, "its data connection broke", e));
+            }
+        };
+        let done = self
+            .read_next()
+            .map_err(|e| self.timeout_is_anomaly(command, e))?;
+        match pipeline::code(&done) {
+            226 | 250 => Ok(lines),
+            // The next listing's EPSV answered before this listing ended.
+            229 => Err(self.out_of_order(command, &done)),
+            _ => {
+                let why = format!("it ended with \"{}\"", super::reply_text(&done));
+                let e = FtpError::UnexpectedResponse(done);
+                Err(self.anomaly_if_ahead(command, &why, e))
+            }
+        }
+    }
+
+    /// The kind of batching an exchange for `command` leans on: listings sent ahead when
+    /// any are in flight on this session, else EPSV with its command.
+    fn batching_in_play(&self) -> Batching {
+        if self.ahead.is_some() {
+            Batching::Ahead
+        } else {
+            Batching::WithCommand
+        }
+    }
+
+    /// A failure with a listing sent ahead in flight is the bolder batching's doing until
+    /// shown otherwise: off for the run, and the step redone unbatched.
+    fn anomaly_if_ahead(&mut self, command: &str, what: &str, e: FtpError) -> StepError {
+        if self.ahead.is_none() {
+            return StepError::Failed(e);
+        }
+        self.anomaly(Batching::Ahead, command, what)
+    }
+
+    /// A reply that does not come in a batched exchange is an anomaly; a stop is not.
+    fn timeout_is_anomaly(&mut self, command: &str, e: FtpError) -> StepError {
+        match &e {
+            FtpError::ConnectionError(io) if io.kind() == io::ErrorKind::TimedOut => {
+                self.anomaly(self.batching_in_play(), command, "no reply came in time")
+            }
+            _ => StepError::Failed(e),
+        }
+    }
+
+    /// Turns `kind` off for every session to this server (saying why once, under -v),
+    /// retires this session, whose replies can no longer be trusted to be in step, and asks
+    /// for the step to be redone.
+    fn anomaly(&mut self, kind: Batching, command: &str, what: &str) -> StepError {
+        let verb = command.split(' ').next().unwrap_or("command");
+        let why = format!("{}: {what} after a batched {verb}", self.label);
+        self.proven.get(kind).refuse(why.clone());
+        self.broken = true;
+        StepError::Redo(why)
+    }
+
     /// EPSV and a data command that changes nothing (RETR, MLSD, LIST) in one write. The
     /// server answers 229, then waits for our connection before it answers the command, so
     /// the pair costs one round trip instead of two. When EPSV is refused, the command is
@@ -470,36 +563,39 @@ impl Session {
         &mut self,
         before: Option<Before>,
         command: &str,
-        ahead: &[String],
-    ) -> FtpResult<(TcpStream, Option<Response>)> {
+        ahead: Option<Ahead>,
+    ) -> Result<(TcpStream, Option<Response>), StepError> {
         let mine = batch(before, command);
         // This command may have gone out already, ahead with the previous listing's.
         let sent = match self.ahead.take() {
-            Some(k) if k == mine.join("\n") => true,
+            Some(k) if k.commands == mine => true,
             Some(k) => {
                 // Put back for `list` to let go.
                 self.ahead = Some(k);
                 self.broken = true;
-                return Err(FtpError::ConnectionError(io::Error::other(
-                    "a listing sent ahead was not the next one read",
+                return Err(StepError::Failed(FtpError::ConnectionError(
+                    io::Error::other("a listing sent ahead was not the next one read"),
                 )));
             }
             None => false,
         };
         let mut first: Vec<String> = if sent { Vec::new() } else { mine.clone() };
-        first.extend_from_slice(ahead);
-        if !ahead.is_empty() {
-            self.ahead = Some(ahead.join("\n"));
+        if let Some(a) = ahead {
+            first.extend_from_slice(&a.commands);
+            self.ahead = Some(a);
         }
         let mut before_reply = None;
         if let Some(b) = before {
-            let answer = self.converse_partial(&first, 1)?.remove(0);
+            let answer = self
+                .converse_partial(&first, 1)
+                .map_err(|e| self.timeout_is_anomaly(command, e))?
+                .remove(0);
             match b {
                 Before::Cwd(_) if !matches!(pipeline::code(&answer), 200..=299) => {
                     // The LIST behind it runs in the old directory: its output must not be
                     // taken for this one's. The session goes, and that listing with it.
                     self.release(true);
-                    return Err(FtpError::UnexpectedResponse(answer));
+                    return Err(StepError::Failed(FtpError::UnexpectedResponse(answer)));
                 }
                 Before::Cwd(_) => {}
                 Before::Mdtm(_) => before_reply = Some(answer),
@@ -508,12 +604,17 @@ impl Session {
         let lines = ["EPSV".to_string(), command.to_string()];
         for attempt in 1.. {
             let epsv = match (attempt, before) {
-                (1, Some(_)) => self.converse_partial(&[], 1)?.remove(0),
-                (1, None) => self.converse_partial(&first, 1)?.remove(0),
-                _ => self.converse_partial(&lines, 1)?.remove(0),
+                (1, Some(_)) => self.converse_partial(&[], 1),
+                (1, None) => self.converse_partial(&first, 1),
+                _ => self.converse_partial(&lines, 1),
             };
+            let epsv = epsv
+                .map_err(|e| self.timeout_is_anomaly(command, e))?
+                .remove(0);
             if pipeline::code(&epsv) != 229 {
-                let answer = self.read_next()?;
+                let answer = self
+                    .read_next()
+                    .map_err(|e| self.timeout_is_anomaly(command, e))?;
                 if pipeline::code(&answer) == 229 {
                     return Err(self.out_of_order(command, &answer));
                 }
@@ -522,66 +623,57 @@ impl Session {
                         continue;
                     }
                     // Another listing's commands are queued behind: asked again here, the
-                    // replies would come in another order than asked. A new connection.
+                    // replies would come in another order than asked. A new connection;
+                    // the server did nothing wrong, so nothing is turned off.
                     self.broken = true;
-                    self.redo = Some(format!("{}: passive port busy", self.label));
-                    return Err(FtpError::UnexpectedResponse(epsv));
+                    return Err(StepError::Redo(format!(
+                        "{}: passive port busy",
+                        self.label
+                    )));
                 }
                 if refuses_epsv(&epsv) {
                     self.use_pasv();
                 }
-                return Err(FtpError::UnexpectedResponse(epsv));
+                return Err(StepError::Failed(FtpError::UnexpectedResponse(epsv)));
             }
             let data = epsv_port(&epsv).and_then(|port| self.connect_data(port));
             let data = match data {
                 Ok(d) => d,
                 Err(e) => {
-                    // The server is waiting for this connection before it answers.
+                    // The server is waiting for this connection before it answers, or it
+                    // closed the port it announced: a refused data connection.
                     self.broken = true;
-                    return Err(e);
+                    return Err(match e {
+                        FtpError::ConnectionError(_) => self.anomaly(
+                            self.batching_in_play(),
+                            command,
+                            "the announced data port refused the connection",
+                        ),
+                        other => StepError::Failed(other),
+                    });
                 }
             };
             // The final reply may follow at once (a short listing): it stays buffered.
-            let answer = self.converse_partial(&[], 1)?.remove(0);
+            let answer = self
+                .converse_partial(&[], 1)
+                .map_err(|e| self.timeout_is_anomaly(command, e))?
+                .remove(0);
             return match pipeline::code(&answer) {
                 125 | 150 => Ok((data, before_reply)),
                 // "No data connection" after a 229 and a connection: the server took the
                 // command before the EPSV, which is answering out of order.
                 // 229: the EPSV sent ahead answered first.
                 229 | 425 | 503 => Err(self.out_of_order(command, &answer)),
-                _ => Err(FtpError::UnexpectedResponse(answer)),
+                _ => Err(StepError::Failed(FtpError::UnexpectedResponse(answer))),
             };
         }
         unreachable!("the loop returns")
     }
 
     /// The batched command went wrong in a way only disorder explains.
-    fn out_of_order(&mut self, command: &str, reply: &Response) -> FtpError {
-        let verb = command.split(' ').next().unwrap_or("command");
-        let why = self.stop_pipelining(reply, &format!("EPSV and {verb}"));
-        self.redo = Some(why);
-        FtpError::BadResponse
-    }
-
-    /// Turns pipelining off for every session to this server (saying why once, under -v)
-    /// and retires this one, whose replies can no longer be trusted to be in step.
-    fn stop_pipelining(&mut self, reply: &Response, sent: &str) -> String {
-        let why = format!(
-            "{} answered \"{}\" to a pipelined {sent}; sending one command at a time",
-            self.label,
-            super::reply_text(reply),
-        );
-        self.serial.get_or_init(|| why.clone());
-        self.broken = true;
-        why
-    }
-
-    /// The error to give the pool when the last batched command is to be redone at once on
-    /// a new connection.
-    pub fn take_redo(&mut self) -> Option<anyhow::Error> {
-        self.redo
-            .take()
-            .map(|why| anyhow::Error::new(Unpipelined(why)))
+    fn out_of_order(&mut self, command: &str, reply: &Response) -> StepError {
+        let what = format!("\"{}\" came out of order", super::reply_text(reply));
+        self.anomaly(self.batching_in_play(), command, &what)
     }
 
     /// Finishes a transfer opened on this session; see [`run_transfer`]. When the data did
@@ -641,8 +733,8 @@ impl Session {
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        if self.pipelines() {
-            let r = self.store_pipelined(remote, offset, input, progress);
+        if self.batches_data() {
+            let r = self.store_batched(remote, offset, input, progress);
             // EPSV refused: the file was not touched; suppaftp's PASV path below.
             if r.is_ok() || self.epsv {
                 return r;
@@ -657,16 +749,16 @@ impl Session {
         !self.broken && self.ahead.is_none()
     }
 
-    /// Whether EPSV goes out with the data command it is for: only where FEAT says EPSV, so
-    /// that a server without it is not sent data commands that have no port to go to.
+    /// Whether EPSV goes out with the data command it is for: on a plain-text control
+    /// connection in EPSV mode, only where FEAT says EPSV (a server without it is not sent
+    /// data commands that have no port to go to), and while the server keeps it in step.
     fn batches_data(&self) -> bool {
-        self.pipelines() && self.caps.epsv
+        self.plain && self.epsv && self.caps.epsv && self.proven.get(Batching::WithCommand).on()
     }
 
-    /// Whether commands can be pipelined on this session: a plain-text control connection
-    /// in extended passive mode.
-    pub fn pipelines(&self) -> bool {
-        self.plain && self.epsv && self.serial.get().is_none()
+    /// Whether the commands after a transfer (MFMT, RNFR, RNTO) go out in one write.
+    fn batches_after_transfer(&self) -> bool {
+        self.plain && self.proven.get(Batching::AfterTransfer).on()
     }
 
     /// Sends `lines` in one write and reads one reply for each: one round trip for all. The
@@ -722,23 +814,6 @@ impl Session {
         pipeline::expect(r.remove(0), expected)
     }
 
-    /// A data connection for the next transfer, on the port asked for ahead if there is one.
-    /// A port that no longer answers is asked for again, once.
-    fn open_passive(&mut self) -> FtpResult<TcpStream> {
-        let ahead = self.pending_port.take();
-        let port = match ahead {
-            Some(p) => p,
-            None => self.epsv_port()?,
-        };
-        match self.connect_data(port) {
-            Err(_) if ahead.is_some() => {
-                let port = self.epsv_port()?;
-                self.connect_data(port)
-            }
-            other => other,
-        }
-    }
-
     fn connect_data(&self, port: u16) -> FtpResult<TcpStream> {
         let s = TcpStream::connect_timeout(&SocketAddr::new(self.peer.ip(), port), self.timeout)
             .map_err(FtpError::ConnectionError)?;
@@ -746,39 +821,33 @@ impl Session {
         Ok(s)
     }
 
-    /// EPSV; a refusal switches this session to PASV through suppaftp for good.
-    fn epsv_port(&mut self) -> FtpResult<u16> {
-        match self.while_port_busy(|s| s.ask("EPSV".into(), &[229])) {
-            Ok(r) => epsv_port(&r),
-            Err(FtpError::UnexpectedResponse(r)) if refuses_epsv(&r) => {
-                self.use_pasv();
-                Err(FtpError::UnexpectedResponse(r))
-            }
-            Err(e) => Err(e),
+    /// The error for a batched data step that did not open: a redo for the pool, or the
+    /// failure with its context.
+    fn step_failure(&self, cmd: &str, remote: &str, e: StepError) -> anyhow::Error {
+        match e {
+            StepError::Redo(why) => anyhow::Error::new(Redo(why)),
+            StepError::Failed(e) => self.fail(cmd, remote, &e),
         }
     }
 
-    /// STOR with the control connection in our hands, so the EPSV can have gone out with the
-    /// previous file's last commands (`finish_upload`). A local read error retires the session
-    /// instead of closing the data connection cleanly, which the server would take as a
-    /// complete file.
-    fn store_pipelined(
+    /// EPSV and STOR in one write (see [`Session::open_batched`]); REST, when resuming, on
+    /// its own before them: after a refused REST, a batched STOR would start the part over.
+    /// A local read error retires the session instead of closing the data connection
+    /// cleanly, which the server would take as a complete file.
+    fn store_batched(
         &mut self,
         remote: &str,
         offset: u64,
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
-        let mut data = self
-            .open_passive()
-            .map_err(|e| self.fail("STOR", remote, &e))?;
         if offset > 0 {
-            // On its own: after a refused REST, a pipelined STOR would start the part over.
             self.ask(format!("REST {offset}"), &[350])
                 .map_err(|e| self.fail("REST", remote, &e))?;
         }
-        self.ask(format!("STOR {remote}"), &[125, 150])
-            .map_err(|e| self.fail("STOR", remote, &e))?;
+        let (mut data, _) = self
+            .open_batched(None, &format!("STOR {remote}"), None)
+            .map_err(|e| self.step_failure("STOR", remote, e))?;
         let copied = copy(input, &mut data, progress);
         let sent = match copied {
             Ok(n) => n,
@@ -811,14 +880,9 @@ impl Session {
                 .map_err(|e| self.fail("REST", remote, &e))?;
         }
         let before = mtime.then_some(Before::Mdtm(remote));
-        let (mut data, mdtm) = match self.open_batched(before, &format!("RETR {remote}"), &[]) {
-            Ok(d) => d,
-            Err(e) => {
-                return Err(self
-                    .take_redo()
-                    .unwrap_or_else(|| self.fail("RETR", remote, &e)));
-            }
-        };
+        let (mut data, mdtm) = self
+            .open_batched(before, &format!("RETR {remote}"), None)
+            .map_err(|e| self.step_failure("RETR", remote, e))?;
         let copied = copy(&mut data, out, progress);
         drop(data);
         let got = match copied {
@@ -835,17 +899,19 @@ impl Session {
     }
 
     /// After a STOR to `stored`: sets its mtime (when `time` is given) and renames it to
-    /// `rename_to` (when given). Pipelined, the mtime goes first, on the stored name, and the
-    /// next upload's EPSV goes along: one round trip. Otherwise the rename goes first, then
-    /// the mtime on the final name. Returns the mtime's result (if it was tried) and the
-    /// rename's.
+    /// `rename_to` (when given). Batched, the mtime goes first, on the stored name, and all
+    /// go in one write: one round trip. No EPSV goes along: a port is announced only with
+    /// the command that uses it. Otherwise the rename goes first, then the mtime on the
+    /// final name. Returns the mtime's result (if it was tried) and the rename's.
     pub fn finish_upload(
         &mut self,
         time: Option<(TimeCommand, SystemTime)>,
         stored: &str,
         rename_to: Option<&str>,
     ) -> (Option<Result<()>>, Result<()>) {
-        if !self.pipelines() {
+        // RNFR and RNTO (with the mtime before them) are worth a batch; one command is not.
+        let batched = self.batches_after_transfer() && rename_to.is_some();
+        if !batched {
             if let Some(to) = rename_to
                 && let Err(e) = self.rename(stored, to)
             {
@@ -856,36 +922,27 @@ impl Session {
             return (t, Ok(()));
         }
         let mut lines = Vec::new();
+        let mut expected: Vec<&[u32]> = Vec::new();
         if let Some((cmd, t)) = time {
             lines.push(cmd.line(t, stored));
+            expected.push(&[213, 200, 250]);
         }
         if let Some(to) = rename_to {
             lines.push(format!("RNFR {stored}"));
             lines.push(format!("RNTO {to}"));
-        }
-        lines.push("EPSV".into());
-        let what = if rename_to.is_some() {
-            "RNFR/RNTO"
-        } else {
-            "MFMT"
-        };
-        let replies = match self.exchange(&lines) {
-            Ok(r) => r,
-            Err(e) => return (None, Err(self.fail(what, stored, &e))),
-        };
-        // Each reply must be its command's success. Anything else may be a refusal, or a
-        // server answering pipelined commands out of order (libunftp does): either way the
-        // run goes on one command at a time, and this step is redone that way at once.
-        let mut expected: Vec<&[u32]> = Vec::new();
-        if time.is_some() {
-            expected.push(&[213, 200, 250]);
-        }
-        if rename_to.is_some() {
             expected.extend([&[350][..], &[250][..]]);
         }
-        // The EPSV is only a prefetch for the next file: a refusal of it (pure-ftpd's 425
-        // when its passive port is still in use) is the server's, not the pipeline's, so the
-        // next file asks again on its own rather than the run giving pipelining up.
+        let replies = match self.exchange(&lines) {
+            Ok(r) => r,
+            Err(FtpError::ConnectionError(io)) if io.kind() == io::ErrorKind::TimedOut => {
+                let why = self.anomaly(Batching::AfterTransfer, "RNFR", "no reply came in time");
+                return (None, Err(self.step_failure("RNFR/RNTO", stored, why)));
+            }
+            Err(e) => return (None, Err(self.fail("RNFR/RNTO", stored, &e))),
+        };
+        // Each reply must be its command's success. Anything else may be a refusal, or a
+        // server answering batched commands out of order (libunftp does): either way these
+        // go one at a time from now on, and this upload is redone that way at once.
         if let Some((line, reply)) = lines
             .iter()
             .zip(&replies)
@@ -893,15 +950,10 @@ impl Session {
             .find(|((_, r), codes)| !codes.contains(&pipeline::code(r)))
             .map(|(lr, _)| lr)
         {
-            let verb = line.split(' ').next().unwrap_or("command");
-            let why = self.stop_pipelining(reply, verb);
-            return (None, Err(anyhow::Error::new(Unpipelined(why))));
+            let what = format!("\"{}\" came back", super::reply_text(reply));
+            let why = self.anomaly(Batching::AfterTransfer, line, &what);
+            return (None, Err(self.step_failure("RNFR/RNTO", stored, why)));
         }
-        let epsv = replies.last().expect("one reply per command");
-        self.pending_port = match pipeline::code(epsv) {
-            229 => epsv_port(epsv).ok(),
-            _ => None,
-        };
         (time.map(|_| Ok(())), Ok(()))
     }
 
@@ -970,6 +1022,18 @@ impl Session {
         self.guarded(|f| f.mdtm(remote))
             .map(|t| t.and_utc().into())
             .map_err(|e| self.fail("MDTM", remote, &e))
+    }
+
+    /// Whether `remote` is a directory the server lets us into (CWD): for a listing refused
+    /// with a reply that does not say whether the directory exists.
+    pub fn dir_exists(&mut self, remote: &str) -> Result<bool> {
+        match self.guarded(|f| f.cwd(remote)) {
+            Ok(()) => Ok(true),
+            Err(FtpError::UnexpectedResponse(r)) if (500..600).contains(&pipeline::code(&r)) => {
+                Ok(false)
+            }
+            Err(e) => Err(self.fail("CWD", remote, &e)),
+        }
     }
 
     pub fn mkdir(&mut self, remote: &str) -> Result<()> {

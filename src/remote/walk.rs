@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use super::listing::{Listed, ListedKind};
-use super::{Failure, Pool, Session, describe, escape};
+use super::{Failure, Pool, Redo, Session, StepError, describe, escape};
 use crate::event::Event;
 use crate::filter::Filter;
 use crate::path::{RelPath, check_server_name};
@@ -130,9 +130,10 @@ fn worker(
         }
         let s = session.as_mut().expect("session present");
         {
-            // Another directory to send ahead, while enough are queued for the other workers.
+            // Another directory to send ahead, while enough are queued for the other workers
+            // and this server has not shown it cannot take listings sent ahead.
             let mut q = queue.lock().unwrap();
-            if q.dirs.len() >= pool.max() && !crate::interrupt::requested() {
+            if q.dirs.len() >= pool.max() && s.may_send_ahead() && !crate::interrupt::requested() {
                 next = q.dirs.pop_front();
                 q.in_flight += 1;
             }
@@ -163,25 +164,33 @@ fn list_one(
     let next = next.map(|n| n.to_remote(pool.root()));
     let on_retry = |m: String| on_event(Event::Notice(m));
     let listed = pool.with_retries(session, &on_retry, |s| {
-        s.list(&abs, next.as_deref()).map_err(|e| {
-            if let Some(redo) = s.take_redo() {
-                return redo;
+        s.list(&abs, next.as_deref()).map_err(|e| match e {
+            StepError::Redo(why) => anyhow::Error::new(Redo(why)),
+            StepError::Failed(e) => {
+                let msg = format!(
+                    "cannot list {} on {}: {}",
+                    escape(&abs),
+                    s.label(),
+                    describe(&e)
+                );
+                Failure::ftp(msg, &e)
             }
-            let msg = format!(
-                "cannot list {} on {}: {}",
-                escape(&abs),
-                s.label(),
-                describe(&e)
-            );
-            Failure::ftp(msg, &e)
         })
     });
     let listed = match listed {
         Ok(l) => l,
         Err(e) => {
-            // The root not existing is a normal state for a first push.
-            if dir.is_root() && Failure::code_of(&e) == Some(550) {
-                found.root_missing = true;
+            // The root not existing is a normal state for a first push. Servers say so with
+            // 550, or another permanent refusal (pyftpdlib: 501): a CWD then tells.
+            if dir.is_root() {
+                found.root_missing = match Failure::code_of(&e) {
+                    Some(550) => true,
+                    Some(500..=599) => matches!(
+                        pool.with_retries(session, &on_retry, |s| s.dir_exists(&abs)),
+                        Ok(false)
+                    ),
+                    _ => false,
+                };
             }
             found.unreadable.push((dir.clone(), format!("{e:#}")));
             return Vec::new();
