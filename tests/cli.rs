@@ -1749,18 +1749,133 @@ mod faults {
     /// A server that batching and listings ahead apply to (MLSD, EPSV in FEAT), holding
     /// /d1, /d2 and /d3 with one file each: with `-j 1`, /d2 is sent ahead with /d1.
     fn three_dirs_batching() -> Scripted {
-        let mut feat = Behaviour::default().feat;
+        three_dirs(Behaviour::default())
+    }
+
+    /// [`three_dirs_batching`] with the server's other behaviour from `b`.
+    fn three_dirs(b: Behaviour) -> Scripted {
+        let mut feat = b.feat.clone();
         feat.push("EPSV");
         let srv = Scripted::start(Behaviour {
             epsv: true,
             mlsd: true,
             feat,
-            ..Behaviour::default()
+            ..b
         });
         for d in ["d1", "d2", "d3"] {
             srv.put_file(&format!("/{d}/f.txt"), d.as_bytes(), old());
         }
         srv
+    }
+
+    /// Pulls an event-driven server's three directories twice, then pushes them back with
+    /// nothing to do: every run exits 0 with no retry, and each says why listings sent
+    /// ahead went off (one of `why`).
+    fn event_driven_runs_clean(srv: &Scripted, why: &[&str]) {
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let url = srv.url();
+        for (i, args) in [
+            ["pull", "-j", "1", "-v", &url, l],
+            ["pull", "-j", "1", "-v", &url, l],
+            ["push", "-j", "1", "-v", l, &url],
+        ]
+        .iter()
+        .enumerate()
+        {
+            let out = run_in(home.path(), args, &[]);
+            assert_eq!(out.code, 0, "run {i}: {}", out.all());
+            assert!(!out.stderr.contains("retry"), "run {i}: {}", out.all());
+            assert!(
+                out.stdout
+                    .lines()
+                    .any(|n| n.contains("batching off for listings sent ahead")
+                        && why.iter().any(|w| n.contains(w))),
+                "run {i}: {}",
+                out.all()
+            );
+            if i > 0 {
+                assert!(out.actions("download").is_empty(), "{}", out.all());
+                assert!(out.actions("upload").is_empty(), "{}", out.all());
+            }
+            for d in ["d1", "d2", "d3"] {
+                assert_eq!(fs::read(local.join(d).join("f.txt")).unwrap(), d.as_bytes());
+            }
+        }
+        // Every listing that went ahead was let go: no server session is left waiting.
+        assert!(srv.all_sessions_end_within(Duration::from_secs(5)));
+    }
+
+    /// pyftpdlib's way: an EPSV behind a data command that has no data connection yet
+    /// closes that command's port. The trial of listings sent ahead meets a refused data
+    /// connection, is redone at once without it, and no run fails.
+    #[test]
+    fn a_new_epsv_that_closes_the_pending_port_turns_listings_ahead_off() {
+        let srv = three_dirs(Behaviour {
+            new_epsv_closes_port: true,
+            ..Behaviour::default()
+        });
+        // Refused, or taken in the backlog just before the port closed, when the 229 of
+        // the EPSV behind comes where the 150 was due.
+        event_driven_runs_clean(
+            &srv,
+            &[
+                "the announced data port refused the connection",
+                "came out of order",
+            ],
+        );
+    }
+
+    /// pyftpdlib's `FTPServer`: an EPSV arriving while a listing is being sent aborts it
+    /// with 426, part of it sent. Never taken for a whole listing; redone, not retried.
+    #[test]
+    fn a_new_epsv_that_aborts_a_running_listing_turns_listings_ahead_off() {
+        let srv = three_dirs(Behaviour {
+            new_epsv_aborts_listing: true,
+            data_delay: Duration::from_millis(5),
+            ..Behaviour::default()
+        });
+        event_driven_runs_clean(&srv, &["426 Transfer aborted"]);
+    }
+
+    /// A server that reads nothing after a 229 until the announced data connection arrives,
+    /// and answers late (550) when it does not: every EPSV is followed by the data command
+    /// it was for, so uploads, then deletes on the same session, run clean.
+    #[test]
+    fn a_server_that_waits_for_the_announced_connection_never_waits_in_vain() {
+        let srv = three_dirs(Behaviour {
+            epsv_waits: Some(Duration::from_secs(2)),
+            ..Behaviour::default()
+        });
+        srv.put_file("/stale.txt", b"old", old());
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for d in ["d1", "d2", "d3"] {
+            write(&local, &format!("{d}/f.txt"), d.as_bytes());
+        }
+        write(&local, "new1.txt", b"one");
+        write(&local, "new2.txt", b"two");
+        let (l, url) = (local.to_str().unwrap(), srv.url());
+        let out = run_in(home.path(), &["push", "-j", "1", "--delete", l, &url], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(out.actions("delete"), ["stale.txt"], "{}", out.all());
+        assert!(srv.file("/stale.txt").is_none());
+        assert_eq!(srv.file("/new1.txt").unwrap().0, b"one");
+        assert_eq!(srv.file("/new2.txt").unwrap().0, b"two");
+        assert!(!out.all().contains("550"), "{}", out.all());
+        let log = srv.log();
+        let data = ["MLSD", "LIST", "RETR", "STOR"];
+        for (i, _) in log.iter().enumerate().filter(|(_, c)| *c == "EPSV") {
+            let next = log.get(i + 1).map(|n| n.split(' ').next().unwrap_or(""));
+            assert!(
+                next.is_some_and(|n| data.contains(&n)),
+                "EPSV at {i} is followed by {next:?}: {log:?}"
+            );
+        }
+        let again = run_in(home.path(), &["pull", "-j", "1", &url, l], &[]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(again.actions("download").is_empty(), "{}", again.all());
     }
 
     /// A listing whose next one was sent ahead (the run's trial of listings sent ahead)

@@ -378,15 +378,21 @@ impl Session {
             };
             let reply = r.remove(0);
             if pipeline::code(&reply) == 229 {
-                if let Ok(port) = epsv_port(&reply) {
-                    let addr = SocketAddr::new(self.peer.ip(), port);
-                    drop(TcpStream::connect_timeout(&addr, Duration::from_secs(2)));
-                }
+                self.let_go(&reply);
                 ports -= 1;
                 if ports == 0 {
                     return;
                 }
             }
+        }
+    }
+
+    /// Opens and closes at once the data connection a 229 announced for a listing that will
+    /// not be read, so the server does not sit waiting for it.
+    fn let_go(&self, reply: &Response) {
+        if let Ok(port) = epsv_port(reply) {
+            let addr = SocketAddr::new(self.peer.ip(), port);
+            drop(TcpStream::connect_timeout(&addr, Duration::from_secs(2)));
         }
     }
 
@@ -670,10 +676,16 @@ impl Session {
         unreachable!("the loop returns")
     }
 
-    /// The batched command went wrong in a way only disorder explains.
+    /// The batched command went wrong in a way only disorder explains. A 229 there is the
+    /// listing sent ahead answering early: its port is let go here, since that reply has
+    /// now been read.
     fn out_of_order(&mut self, command: &str, reply: &Response) -> StepError {
+        let kind = self.batching_in_play();
+        if pipeline::code(reply) == 229 && self.ahead.take().is_some() {
+            self.let_go(reply);
+        }
         let what = format!("\"{}\" came out of order", super::reply_text(reply));
-        self.anomaly(self.batching_in_play(), command, &what)
+        self.anomaly(kind, command, &what)
     }
 
     /// Finishes a transfer opened on this session; see [`run_transfer`]. When the data did

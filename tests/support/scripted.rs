@@ -65,6 +65,17 @@ pub struct Behaviour {
     /// The next N EPSVs are answered 425, as above, once `busy_epsv_skip` more have passed.
     pub busy_epsv: Arc<AtomicUsize>,
     pub busy_epsv_skip: Arc<AtomicUsize>,
+    /// Event-driven, as pyftpdlib: a new EPSV waiting behind a data command that has no
+    /// data connection yet closes that command's passive port (the command is dropped).
+    pub new_epsv_closes_port: bool,
+    /// Event-driven, as pyftpdlib's `FTPServer`: a new EPSV arriving while a listing is
+    /// being sent aborts it (`426`), part of it sent.
+    pub new_epsv_aborts_listing: bool,
+    /// After a 229, read no command until the data connection arrives; give up after this
+    /// long with a late `550`, as some event-loop servers do.
+    pub epsv_waits: Option<Duration>,
+    /// Answer FEAT with 500, as old BSD-style daemons do; everything else still works.
+    pub no_feat: bool,
 }
 
 impl Default for Behaviour {
@@ -93,6 +104,10 @@ impl Default for Behaviour {
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
+            new_epsv_closes_port: false,
+            new_epsv_aborts_listing: false,
+            epsv_waits: None,
+            no_feat: false,
         }
     }
 }
@@ -313,6 +328,8 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
         return Ok(());
     }
     let local_ip = conn.local_addr()?.ip();
+    // For looking at what the client sent next without reading it (plain text only).
+    let peek = conn.try_clone()?;
     let ctl = wrap(conn, b.implicit_tls.as_ref())?;
     let over = {
         let mut st = st.lock().unwrap();
@@ -339,6 +356,8 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
     let mut offset = 0usize;
     let mut pasv: Option<TcpListener> = None;
     let mut active: Option<std::net::SocketAddr> = None;
+    // A data connection taken while the session stopped reading after EPSV (`epsv_waits`).
+    let mut accepted: Option<TcpStream> = None;
     let mut last = String::new();
     reader.get_mut().write_all(b"220 scripted server\r\n")?;
     loop {
@@ -389,6 +408,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 }
                 unreachable!()
             }
+            "FEAT" if b.no_feat => "500 FEAT: command not understood".into(),
             "FEAT" => {
                 let mut r = String::from("211-Features:\r\n");
                 for f in &b.feat {
@@ -418,6 +438,21 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     || (!fire(&b.busy_epsv_skip) && fire(&b.busy_epsv)) =>
             {
                 "425 Unable to identify the local data socket: Address already in use".into()
+            }
+            "EPSV" if b.epsv_waits.is_some() => {
+                let l = TcpListener::bind((local_ip, 0))?;
+                let p = l.local_addr()?.port();
+                accepted = None;
+                let reply = format!("229 Entering Extended Passive Mode (|||{p}|)\r\n");
+                reader.get_mut().write_all(reply.as_bytes())?;
+                // Nothing more is read until the connection comes, or the wait is over.
+                match accept_within(&l, b.epsv_waits.unwrap()) {
+                    Some(c) => {
+                        accepted = Some(c);
+                        continue;
+                    }
+                    None => "550 data connection timed out".into(),
+                }
             }
             "EPSV" => {
                 let l = TcpListener::bind((local_ip, 0))?;
@@ -472,7 +507,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         _ => 0,
                     };
                 }
-                if pasv.is_none() && active.is_none() {
+                if pasv.is_none() && active.is_none() && accepted.is_none() {
                     reader
                         .get_mut()
                         .write_all(b"425 use PASV or PORT first\r\n")?;
@@ -496,14 +531,22 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     reader.get_mut().write_all(b"550 no such file\r\n")?;
                     continue;
                 }
+                let raw = match (accepted.take(), pasv.take(), active.take()) {
+                    (Some(c), _, _) => c,
+                    (None, Some(l), _) if b.new_epsv_closes_port => {
+                        // Acts on what else has come in before the connection arrives.
+                        match accept_unless_epsv(&l, &reader, &peek) {
+                            Some(c) => c,
+                            None => continue,
+                        }
+                    }
+                    (None, Some(l), _) => l.accept()?.0,
+                    (None, None, Some(addr)) => TcpStream::connect(addr)?,
+                    (None, None, None) => unreachable!(),
+                };
                 reader
                     .get_mut()
                     .write_all(b"150 opening data connection\r\n")?;
-                let raw = match (pasv.take(), active.take()) {
-                    (Some(l), _) => l.accept()?.0,
-                    (None, Some(addr)) => TcpStream::connect(addr)?,
-                    (None, None) => unreachable!(),
-                };
                 let tls = b.implicit_tls.as_ref().filter(|_| prot_p);
                 let mut data = wrap(raw.try_clone()?, tls)?;
                 let data_raw = raw;
@@ -548,7 +591,29 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                             reader.get_mut().write_all(b"226 transfer complete\r\n")?;
                             continue;
                         }
-                        data.write_all(text.as_bytes())?;
+                        if b.new_epsv_aborts_listing {
+                            // Line by line, looking at the control connection in between.
+                            let mut aborted = false;
+                            for line in text.split_inclusive('\n') {
+                                if epsv_waiting(&reader, &peek) {
+                                    aborted = true;
+                                    break;
+                                }
+                                data.write_all(line.as_bytes())?;
+                                std::thread::sleep(b.data_delay);
+                            }
+                            if aborted {
+                                data.close();
+                                drop(data);
+                                drop(data_raw);
+                                reader
+                                    .get_mut()
+                                    .write_all(b"426 Transfer aborted; partly sent\r\n")?;
+                                continue;
+                            }
+                        } else {
+                            data.write_all(text.as_bytes())?;
+                        }
                     }
                     "RETR" => {
                         let body = match st.lock().unwrap().nodes.get(&target) {
@@ -707,4 +772,55 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             .get_mut()
             .write_all(format!("{reply}\r\n").as_bytes())?;
     }
+}
+
+/// Whether an EPSV is among the commands the client has sent and the session has not read:
+/// in the reader's buffer, or waiting on the socket.
+fn epsv_waiting<R: Read>(reader: &BufReader<R>, peek: &TcpStream) -> bool {
+    let has = |bytes: &[u8]| bytes.starts_with(b"EPSV") || bytes.windows(5).any(|w| w == b"\nEPSV");
+    if has(reader.buffer()) {
+        return true;
+    }
+    let mut buf = [0u8; 4096];
+    let _ = peek.set_nonblocking(true);
+    let n = peek.peek(&mut buf).unwrap_or(0);
+    let _ = peek.set_nonblocking(false);
+    has(&buf[..n])
+}
+
+/// Accepts the data connection, unless an EPSV comes first: an event-driven server acts on
+/// it at once and closes this port (dropped on return).
+fn accept_unless_epsv<R: Read>(
+    l: &TcpListener,
+    reader: &BufReader<R>,
+    peek: &TcpStream,
+) -> Option<TcpStream> {
+    l.set_nonblocking(true).ok()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        // What came in is acted on first, as an event loop does with one read's commands.
+        if epsv_waiting(reader, peek) {
+            return None;
+        }
+        if let Ok((c, _)) = l.accept() {
+            c.set_nonblocking(false).ok()?;
+            return Some(c);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+/// The data connection, if it arrives within `wait`.
+fn accept_within(l: &TcpListener, wait: Duration) -> Option<TcpStream> {
+    l.set_nonblocking(true).ok()?;
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline {
+        if let Ok((c, _)) = l.accept() {
+            c.set_nonblocking(false).ok()?;
+            return Some(c);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
 }
