@@ -228,6 +228,7 @@ fn endpoint(
         tls,
         pasv_note: Default::default(),
         proven: Default::default(),
+        learned: Default::default(),
     })
 }
 

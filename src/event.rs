@@ -20,4 +20,6 @@ pub enum Event {
     },
     /// Something worth telling that is not a failure of an action.
     Notice(String),
+    /// A detail for `-v`: what the run learnt about the server on the way.
+    Detail(String),
 }

@@ -301,13 +301,19 @@ impl<'a> Executor<'a> {
     }
 
     /// Warns about an mtime that could not be set, except where `MDTM time path` was not yet
-    /// known to work: a refusal then only turns the attempts off for the run, and the
-    /// sessions that tried it at the same time as the first say nothing either.
+    /// known to work: that refusal is the probe's answer, one `-v` line that turns the
+    /// attempts off for the run, and the sessions that tried it at the same time say nothing.
     fn note_time(&self, remote: &str, r: Option<Result<()>>) {
         let Some(r) = r else { return };
         if !self.pool.caps().mfmt {
             let known = if r.is_ok() { 1 } else { 2 };
-            if self.mdtm_write.swap(known, Ordering::SeqCst) != 1 && r.is_err() {
+            let was = self.mdtm_write.swap(known, Ordering::SeqCst);
+            if was != 1 && r.is_err() {
+                if let (0, Err(e)) = (was, &r) {
+                    self.send(Event::Detail(format!(
+                        "setting mtimes with MDTM: no ({e:#}); uploads keep the server's time"
+                    )));
+                }
                 return;
             }
         }

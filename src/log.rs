@@ -70,6 +70,7 @@ impl RunLog {
                 Err(e) => self.line(&format!("error: {} {path}: {e}", op.label())),
             },
             Event::Notice(n) => self.line(&format!("warning: {n}")),
+            Event::Detail(d) => self.line(d),
             Event::Listed { .. } | Event::Start { .. } | Event::Bytes(_) => {}
         }
     }

@@ -189,6 +189,8 @@ impl Progress {
                 }
             }
             Event::Notice(n) => self.warn(n),
+            Event::Detail(d) if self.verbose() => self.line(d),
+            Event::Detail(_) => {}
         }
     }
 }

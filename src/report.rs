@@ -60,7 +60,7 @@ impl Report {
                 Err(e) => self.failures.push(format!("{} {path}: {e}", op.label())),
             },
             Event::Notice(n) => self.notices.push(n.clone()),
-            Event::Listed { .. } | Event::Start { .. } | Event::Bytes(_) => {}
+            Event::Listed { .. } | Event::Start { .. } | Event::Bytes(_) | Event::Detail(_) => {}
         }
     }
 

@@ -41,7 +41,17 @@ pub fn run(cfg: &Config) -> u8 {
     };
     progress.finish();
     if progress.verbose() {
-        let notes = cfg.endpoint.pasv_note.get().cloned().into_iter();
+        let epsv = cfg.endpoint.learned.epsv().then(|| {
+            "EPSV works here, though FEAT did not say so: it went with its command from then on"
+                .to_string()
+        });
+        let notes = cfg
+            .endpoint
+            .pasv_note
+            .get()
+            .cloned()
+            .into_iter()
+            .chain(epsv);
         for note in notes.chain(cfg.endpoint.proven.notes()) {
             progress.line(&format!("note: {note}"));
         }
@@ -102,16 +112,32 @@ fn connect(cfg: &Config, progress: &mut Progress) -> Result<Pool, Error> {
         .map_err(Error::connect)?;
     if progress.verbose() {
         let caps = pool.caps().names();
+        // What FEAT itself said; what probes found is listed apart.
+        let found: Vec<&str> = pool
+            .probed()
+            .iter()
+            .filter_map(|(what, has)| has.then_some(*what))
+            .collect();
+        let caps: Vec<&str> = caps.into_iter().filter(|c| !found.contains(c)).collect();
+        let feat = match (pool.caps().feat, caps.is_empty()) {
+            (false, _) => "none (refused)".to_string(),
+            (true, true) => "none".to_string(),
+            (true, false) => caps.join(" "),
+        };
+        let probed: Vec<String> = pool
+            .probed()
+            .iter()
+            .map(|(what, has)| format!("{what} {}", if *has { "yes" } else { "no" }))
+            .collect();
+        let probed = match probed.is_empty() {
+            true => String::new(),
+            false => format!("; probed: {}", probed.join(", ")),
+        };
         progress.line(&format!(
-            "connected to {} as {}; remote root {}; FEAT: {}; listing with {}",
+            "connected to {} as {}; remote root {}; FEAT: {feat}{probed}; listing with {}",
             cfg.endpoint.label(),
             cfg.endpoint.user,
             pool.root(),
-            if caps.is_empty() {
-                "none".to_string()
-            } else {
-                caps.join(" ")
-            },
             if pool.caps().mlsd { "MLSD" } else { "LIST" }
         ));
     }

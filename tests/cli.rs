@@ -1261,8 +1261,8 @@ mod faults {
             .any(|e| e == "put /direct.txt")));
     }
 
-    /// Steady state over a plain connection in EPSV mode: per file EPSV, STOR, then MFMT,
-    /// RNFR and RNTO (pipelined with the next EPSV). No SIZE, CWD, MDTM or extra TYPE.
+    /// Steady state over a plain connection in EPSV mode: per file EPSV and STOR in one
+    /// write, then MFMT, RNFR and RNTO in one write. No SIZE, CWD, MDTM or extra TYPE.
     #[test]
     fn uploads_cost_epsv_stor_mfmt_and_the_rename_and_nothing_else() {
         let srv = Scripted::start(Behaviour {
@@ -1308,8 +1308,20 @@ mod faults {
         for verb in ["STOR", "MFMT", "RNFR", "RNTO"] {
             assert_eq!(count(verb), 6, "{verb}: {:?}", srv.log());
         }
-        // One listing of the (empty) root, six uploads, one port asked for ahead at the end.
-        assert!(count("EPSV") <= 8, "{:?}", srv.log());
+        // One listing of the (empty) root and six uploads; no port asked for ahead. Each
+        // STOR came in the same write as its EPSV.
+        assert_eq!(count("EPSV"), 7, "{:?}", srv.log());
+        let (log, along) = (srv.log(), srv.pipelined());
+        for (i, _) in log
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.starts_with("STOR"))
+        {
+            assert!(
+                along.contains(&i) && log[i - 1] == "EPSV",
+                "{log:?} {along:?}"
+            );
+        }
         for verb in ["SIZE", "CWD", "MDTM", "PASV", "LIST", "SITE"] {
             assert_eq!(count(verb), 0, "{verb}: {:?}", srv.log());
         }
@@ -1566,33 +1578,43 @@ mod faults {
         assert!(out.stderr.contains("425"), "{}", out.all());
     }
 
-    /// pure-ftpd answers EPSV with 425 when the passive port it picked is still in use. When
-    /// that EPSV was a prefetch in a pipeline, the next file asks again on its own: no
-    /// failure, no retry, and pipelining stays on.
+    /// pure-ftpd answers EPSV with 425 when the passive port it picked is still in use; here
+    /// every EPSV right after an upload's rename. The next upload's EPSV and STOR, sent in
+    /// one write, are both refused (no port), and the pair is sent again at once: no
+    /// failure, no retry, and batching stays on.
     #[test]
-    fn a_busy_prefetched_epsv_is_asked_again_and_pipelining_stays_on() {
+    fn a_busy_epsv_before_a_batched_stor_is_asked_again_and_batching_stays_on() {
+        let mut feat = Behaviour::default().feat;
+        feat.push("EPSV");
         let srv = Scripted::start(Behaviour {
             epsv: true,
             mlsd: true,
+            feat,
             busy_epsv_after_rename: true,
             ..Behaviour::default()
         });
         let out = push_numbered(&srv, 4);
-        assert!(
-            !out.all().contains("one command at a time"),
-            "{}",
-            out.all()
-        );
+        assert!(!out.all().contains("batching off"), "{}", out.all());
+        assert!(!out.all().contains("retry"), "{}", out.all());
         let log = srv.log();
         let count = |verb: &str| log.iter().filter(|l| l.starts_with(verb)).count();
-        // Each file after the first asked for its own EPSV after the refused prefetch.
-        assert_eq!(count("STOR"), 4, "{log:?}");
         assert_eq!(count("RNTO"), 4, "{log:?}");
+        // After each rename but the last: EPSV and STOR refused, then the pair again.
         let asked_again = log
-            .windows(2)
-            .filter(|w| w[0] == "EPSV" && w[1] == "EPSV")
+            .windows(4)
+            .filter(|w| {
+                w[0].starts_with("RNTO")
+                    && w[1] == "EPSV"
+                    && w[2].starts_with("STOR")
+                    && w[3] == "EPSV"
+            })
             .count();
         assert_eq!(asked_again, 3, "{log:?}");
+        let along = srv.pipelined();
+        let stors: Vec<usize> = (0..log.len())
+            .filter(|&i| log[i].starts_with("STOR"))
+            .collect();
+        assert!(stors.iter().all(|i| along.contains(i)), "{log:?} {along:?}");
     }
 
     #[test]
@@ -1766,6 +1788,89 @@ mod faults {
             srv.put_file(&format!("/{d}/f.txt"), d.as_bytes(), old());
         }
         srv
+    }
+
+    /// A server that refuses FEAT (old BSD-style daemons) but has EPSV, MDTM and LIST in
+    /// its local time: MLSD and MDTM are probed once, on the control connection; the time
+    /// zone is found from MDTM; each download gets its mtime to the second; EPSV, seen
+    /// working with the first listing, then goes with its command.
+    #[test]
+    fn without_feat_mdtm_and_epsv_are_found_and_used() {
+        let srv = Scripted::start(Behaviour {
+            no_feat: true,
+            epsv: true,
+            list_offset: 2 * 3600,
+            ..Behaviour::default()
+        });
+        let t = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let recent = SystemTime::now() - Duration::from_secs(86_400);
+        let recent = t(recent
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs());
+        srv.put_file("/a.txt", b"alpha", recent);
+        srv.put_file("/d/b.txt", b"beta", t(1_600_000_123));
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let (l, url) = (local.to_str().unwrap(), srv.url());
+        let out = run_in(home.path(), &["pull", "-v", "-j", "1", &url, l], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout
+                .contains("FEAT: none (refused); probed: MLSD no, MDTM yes; listing with LIST"),
+            "{}",
+            out.all()
+        );
+        assert!(
+            out.stdout
+                .contains("LIST times are UTC+02:00 (detected from the MDTM"),
+            "{}",
+            out.all()
+        );
+        assert!(out.stdout.contains("EPSV works here"), "{}", out.all());
+        assert_eq!(mtime(&local, "a.txt"), recent, "{}", out.all());
+        assert_eq!(mtime(&local, "d/b.txt"), t(1_600_000_123));
+        let log = srv.log();
+        assert!(!log.iter().any(|c| c == "PASV"), "{log:?}");
+        assert!(log.iter().any(|c| c == "MDTM /d/b.txt"), "{log:?}");
+        // After the first listing, EPSV goes in one write with what it is for.
+        let along = srv.pipelined();
+        assert!(
+            log.iter()
+                .enumerate()
+                .any(|(i, c)| c.starts_with("RETR") && along.contains(&i)),
+            "{log:?} {along:?}"
+        );
+        let again = run_in(home.path(), &["pull", "-j", "1", &url, l], &[]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(again.actions("download").is_empty(), "{}", again.all());
+    }
+
+    /// No FEAT, but MLST answers: MLSD is used, exact sizes and UTC times, no MDTM asked.
+    #[test]
+    fn without_feat_a_server_with_mlst_is_listed_with_mlsd() {
+        let srv = Scripted::start(Behaviour {
+            no_feat: true,
+            epsv: true,
+            mlsd: true,
+            ..Behaviour::default()
+        });
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_123);
+        srv.put_file("/d/b.txt", b"beta", when);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let (l, url) = (local.to_str().unwrap(), srv.url());
+        let out = run_in(home.path(), &["pull", "-v", &url, l], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout.contains("probed: MLSD yes; listing with MLSD"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(mtime(&local, "d/b.txt"), when);
+        let log = srv.log();
+        assert!(log.iter().any(|c| c == "MLSD /d"), "{log:?}");
+        assert!(!log.iter().any(|c| c.starts_with("MDTM")), "{log:?}");
     }
 
     /// Pulls an event-driven server's three directories twice, then pushes them back with
@@ -2870,6 +2975,35 @@ mod times {
         );
         let again = run_in(home.path(), &["push", l, &srv.url()], &[]);
         assert!(again.actions("upload").is_empty(), "{}", again.all());
+    }
+
+    /// A first push to an empty server that cannot set mtimes: no file to probe on, so the
+    /// sessions' first uploads are the probe. Their refusals are one `-v` line, never a
+    /// warning per session.
+    #[test]
+    fn a_first_push_where_mtimes_cannot_be_set_says_so_once_under_v() {
+        let srv = vsftpd_like(false);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        for i in 0..12 {
+            write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
+        }
+        let l = local.to_str().unwrap();
+        let out = run_in(home.path(), &["push", "-v", "-j", "4", l, &srv.url()], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(
+            out.stdout.matches("setting mtimes with MDTM: no").count(),
+            1,
+            "{}",
+            out.all()
+        );
+        assert!(!out.stderr.contains("mtime"), "{}", out.all());
+        for i in 0..12 {
+            assert_eq!(
+                srv.file(&format!("/f{i}.txt")).unwrap().0,
+                format!("file {i}").as_bytes()
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use suppaftp::FtpError;
 use suppaftp::types::Response;
 
 pub use pool::Pool;
-pub use session::{Caps, Redo, Session, StepError, TimeCommand};
+pub use session::{Caps, Learned, Redo, Session, StepError, TimeCommand};
 
 /// A password that never shows up in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,6 +56,8 @@ pub struct Endpoint {
     /// What this server has shown, in this run, that it handles: which kinds of batching
     /// are on (shared by every session; `-v` says which were turned off, and why).
     pub proven: std::sync::Arc<proven::Proven>,
+    /// What the run learnt beyond FEAT: probes, and EPSV seen working.
+    pub learned: std::sync::Arc<Learned>,
 }
 
 impl Endpoint {

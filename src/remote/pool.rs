@@ -66,6 +66,8 @@ pub struct Pool {
     /// The absolute remote directory the URL names.
     root: String,
     caps: Caps,
+    /// What was probed beyond FEAT at the start, and how it went (for `-v`).
+    probed: Vec<(&'static str, bool)>,
     idle: Mutex<Vec<Session>>,
     /// Sessions that exist (idle or in use).
     live: AtomicUsize,
@@ -97,8 +99,10 @@ impl Pool {
             let home = first.pwd()?;
             join_remote(&home, &ep.path)
         };
+        let probed = first.probe(&root);
         let caps = first.caps.clone();
         Ok(Pool {
+            probed,
             ep,
             retry,
             max: AtomicUsize::new(max.max(1)),
@@ -116,6 +120,11 @@ impl Pool {
 
     pub fn caps(&self) -> &Caps {
         &self.caps
+    }
+
+    /// The capabilities tried beyond FEAT, each with whether the server has it.
+    pub fn probed(&self) -> &[(&'static str, bool)] {
+        &self.probed
     }
 
     pub fn endpoint(&self) -> &Endpoint {

@@ -32,6 +32,33 @@ pub struct Caps {
     pub utf8: bool,
     pub epsv: bool,
     pub rest_stream: bool,
+    /// FEAT answered with a list. Without one, what matters is probed (see [`Session::probe`]).
+    pub feat: bool,
+}
+
+/// What this run learnt about the server beyond FEAT, shared by every session: the probes
+/// of the first session, and EPSV once a transfer used it.
+#[derive(Debug, Default)]
+pub struct Learned {
+    probed: std::sync::OnceLock<Caps>,
+    epsv: std::sync::atomic::AtomicBool,
+}
+
+impl Learned {
+    /// Whether EPSV was seen working where FEAT did not list it.
+    pub fn epsv(&self) -> bool {
+        self.epsv.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Whether a reply shows the server knows the command, whatever it made of the argument:
+/// 500, 502 and 504 say it does not (RFC 959); 550 "not a plain file" says it does.
+fn knows(r: &FtpResult<Response>) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(FtpError::UnexpectedResponse(r)) => !matches!(pipeline::code(r), 500 | 502 | 504),
+        Err(_) => false,
+    }
 }
 
 impl Caps {
@@ -50,6 +77,7 @@ impl Caps {
             utf8: has("UTF8"),
             epsv: has("EPSV"),
             rest_stream,
+            feat: true,
         }
     }
 
@@ -87,6 +115,8 @@ pub struct Session {
     plain: bool,
     /// What this server has shown it handles (shared by the run's sessions).
     proven: Arc<Proven>,
+    /// What the run learnt beyond FEAT (shared by the run's sessions).
+    learned: Arc<Learned>,
     /// The listing whose commands went out ahead, with the previous listing's: its replies
     /// are the next to come, so the next listing on this session must be that one.
     ahead: Option<Ahead>,
@@ -233,6 +263,12 @@ impl Session {
                 ));
             }
         };
+        let mut caps = caps;
+        if let Some(p) = ep.learned.probed.get() {
+            caps.mlsd |= p.mlsd;
+            caps.mdtm |= p.mdtm;
+        }
+        caps.epsv |= ep.learned.epsv();
         if caps.utf8 {
             // Some servers answer 202 ("already on"); a refusal is not fatal either.
             let opts = || {
@@ -262,6 +298,7 @@ impl Session {
             broken: false,
             plain: ep.tls.is_none(),
             proven: ep.proven.clone(),
+            learned: ep.learned.clone(),
             ahead: None,
             peer,
             replies: Replies::default(),
@@ -290,11 +327,20 @@ impl Session {
     }
 
     /// Runs a data command, switching from EPSV to PASV once if the server refuses EPSV.
+    /// EPSV working where FEAT did not list it is learnt for the run, so that batching
+    /// engages from the next data command on.
     fn with_data<T>(&mut self, mut f: impl FnMut(&mut Ftp) -> FtpResult<T>) -> FtpResult<T> {
         match self.while_port_busy(|s| s.guarded(&mut f)) {
             Err(FtpError::UnexpectedResponse(ref resp)) if self.epsv && refuses_epsv(resp) => {
                 self.use_pasv();
                 self.guarded(f)
+            }
+            Ok(r) if self.epsv && !self.caps.epsv => {
+                self.caps.epsv = true;
+                self.learned
+                    .epsv
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(r)
             }
             other => other,
         }
@@ -317,6 +363,29 @@ impl Session {
     fn use_pasv(&mut self) {
         self.epsv = false;
         self.ftp.set_mode(Mode::Passive);
+    }
+
+    /// Tries what FEAT did not list but the run needs, on the control connection alone (no
+    /// port is announced): `MLST root` for MLSD, and where listings are LIST, `MDTM root`
+    /// (a 550 for a directory still shows the command is known). Once per run, on the first
+    /// session; later sessions take the result. Returns what was tried and how it went.
+    pub fn probe(&mut self, root: &str) -> Vec<(&'static str, bool)> {
+        let mut tried = Vec::new();
+        if !self.caps.mlsd {
+            // RFC 3659: a server with MLST has MLSD. A 550 (no such root yet) still says so.
+            let r = self.guarded(|f| {
+                f.custom_command(format!("MLST {root}"), &[Status::RequestedFileActionOk])
+            });
+            self.caps.mlsd = knows(&r);
+            tried.push(("MLSD", self.caps.mlsd));
+        }
+        if !self.caps.mlsd && !self.caps.mdtm {
+            let r = self.guarded(|f| f.custom_command(format!("MDTM {root}"), &[Status::File]));
+            self.caps.mdtm = knows(&r);
+            tried.push(("MDTM", self.caps.mdtm));
+        }
+        let _ = self.learned.probed.set(self.caps.clone());
+        tried
     }
 
     /// The login directory (`PWD`), used to resolve relative URL paths.

@@ -420,6 +420,11 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 r + "211 End"
             }
             "OPTS" => "202 UTF8 is always on".into(),
+            "MLST" if b.mlsd => match st.lock().unwrap().nodes.get(&abs(arg)) {
+                Some(n) => format!("250-Listing\r\n {}\r\n250 End", mlsd_line(&abs(arg), n)),
+                None if abs(arg) == "/" => "250-Listing\r\n type=dir; /\r\n250 End".into(),
+                None => "550 no such file or directory".into(),
+            },
             "PWD" => "257 \"/\" is the current directory".into(),
             "CWD" => {
                 let p = abs(arg);
