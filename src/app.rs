@@ -94,7 +94,7 @@ fn verbosity(command: &Command) -> u8 {
     }
 }
 
-/// `-vv` shows the FTP protocol exchange (suppaftp's trace) on stderr; `RUST_LOG` works as in
+/// `-vv` shows the FTP protocol exchange (target `ftpmirror::ftp`) on stderr; `RUST_LOG` works as in
 /// other Rust tools and wins over `-v`. The password of a `PASS` command is always masked.
 fn init_logging(verbose: u8) {
     let mut builder = env_logger::Builder::new();
@@ -103,7 +103,7 @@ fn init_logging(verbose: u8) {
             builder.parse_filters(&filter);
         }
         Err(_) if verbose >= 2 => {
-            builder.parse_filters("suppaftp=trace,ftpmirror=debug");
+            builder.parse_filters("ftpmirror=debug,ftpmirror::ftp=trace");
         }
         Err(_) => return,
     }

@@ -2,7 +2,6 @@
 
 pub mod clock;
 pub mod listing;
-pub mod pipeline;
 pub mod pool;
 pub mod proven;
 pub mod session;

@@ -90,6 +90,33 @@ impl Guard {
         Guard { id }
     }
 
+    /// A handle on this registration, for arming it while the guard itself is borrowed.
+    pub fn handle(&self) -> Handle {
+        Handle { id: self.id }
+    }
+
+    /// The next reply must be complete within `timeout`.
+    pub fn arm(&self, timeout: Duration) {
+        self.handle().arm(timeout)
+    }
+
+    pub fn disarm(&self) {
+        self.handle().disarm()
+    }
+
+    /// Whether, and why, this session's socket was shut down.
+    pub fn fired(&self) -> Option<Fired> {
+        self.handle().fired()
+    }
+}
+
+/// What a [`Guard`] does, without owning the registration.
+#[derive(Debug, Clone, Copy)]
+pub struct Handle {
+    id: u64,
+}
+
+impl Handle {
     fn with<T>(&self, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
         let mut entries = registry().entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.get_mut(&self.id).map(f)

@@ -136,7 +136,9 @@ pub fn run_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         }
         if std::time::Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("ftpmirror {args:?} hung for 60 s");
+            let _ = child.wait();
+            let (out, err) = (stdout.join().unwrap(), stderr.join().unwrap());
+            panic!("ftpmirror {args:?} hung for 60 s\n--- stdout\n{out}--- stderr\n{err}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };

@@ -1,0 +1,237 @@
+//! Data connections: where a passive reply points, connecting there, listening for an active
+//! one, and TLS on top after `PROT P` (resuming the control connection's TLS session, since
+//! every connection shares the run's one client configuration).
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+use suppaftp::types::Response;
+use suppaftp::{FtpError, FtpResult};
+
+use super::control::{TlsStream, tls_client};
+
+/// TLS for data connections: the run's configuration and the host name to check.
+#[derive(Clone)]
+pub struct DataTls {
+    pub config: Arc<ClientConfig>,
+    pub host: String,
+}
+
+/// One data connection. TLS starts only once the server has taken the command (its 150):
+/// some servers accept the TLS handshake on a data connection only then.
+pub enum Data {
+    Plain(TcpStream),
+    /// Connected, TLS not started yet.
+    Pending(TcpStream, DataTls),
+    Tls(Box<TlsStream>),
+}
+
+impl Data {
+    pub fn new(sock: TcpStream, tls: Option<&DataTls>, timeout: Duration) -> io::Result<Data> {
+        sock.set_read_timeout(Some(timeout))?;
+        sock.set_write_timeout(Some(timeout))?;
+        Ok(match tls {
+            Some(t) => Data::Pending(sock, t.clone()),
+            None => Data::Plain(sock),
+        })
+    }
+
+    /// Starts TLS where it is due; nothing for a plain connection.
+    pub fn start(self) -> io::Result<Data> {
+        match self {
+            Data::Pending(sock, t) => {
+                Ok(Data::Tls(Box::new(tls_client(sock, &t.config, &t.host)?)))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Data::Plain(s) | Data::Pending(s, _) => s,
+            Data::Tls(t) => &t.sock,
+        }
+    }
+
+    /// The end of an upload: TLS says goodbye, then our side closes, which tells the server
+    /// the file is whole.
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Data::Tls(t) = &mut self {
+            t.conn.send_close_notify();
+            t.flush()?;
+        }
+        self.socket().shutdown(Shutdown::Write)
+    }
+
+    /// Gives up on a transfer: the server sees a reset, never a clean end of a file.
+    pub fn abort(self) {
+        let _ = socket2::SockRef::from(self.socket()).set_linger(Some(Duration::ZERO));
+        let _ = self.socket().shutdown(Shutdown::Both);
+    }
+}
+
+impl Read for Data {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Data::Plain(s) => s.read(buf),
+            Data::Pending(..) => Err(io::Error::other("TLS not started on the data connection")),
+            // A server that closes the socket without TLS's close_notify: the end of the
+            // data all the same; sizes and the final reply are checked by the caller.
+            Data::Tls(t) => match t.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Write for Data {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Data::Plain(s) => s.write(buf),
+            Data::Pending(..) => Err(io::Error::other("TLS not started on the data connection")),
+            Data::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Data::Plain(s) => s.flush(),
+            Data::Pending(..) => Ok(()),
+            Data::Tls(t) => t.flush(),
+        }
+    }
+}
+
+/// The port in a 229 reply: "229 Entering Extended Passive Mode (|||6446|)" (RFC 2428).
+pub fn epsv_port(r: &Response) -> FtpResult<u16> {
+    let text = String::from_utf8_lossy(&r.body);
+    let inner = text
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inner, _)| inner)
+        .ok_or_else(|| FtpError::UnexpectedResponse(r.clone()))?;
+    let delim = inner.chars().next().ok_or(FtpError::BadResponse)?;
+    inner
+        .split(delim)
+        .nth(3)
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|&p| p != 0)
+        .ok_or_else(|| FtpError::UnexpectedResponse(r.clone()))
+}
+
+/// The address in a 227 reply: "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)" (RFC 959);
+/// some servers leave the parentheses out.
+pub fn pasv_addr(r: &Response) -> FtpResult<(IpAddr, u16)> {
+    let text = String::from_utf8_lossy(&r.body);
+    let bad = || FtpError::UnexpectedResponse(r.clone());
+    let digits = text
+        .get(4..)
+        .ok_or_else(bad)?
+        .trim_start_matches(|c: char| !c.is_ascii_digit());
+    let n: Vec<u8> = digits
+        .split(|c: char| !c.is_ascii_digit())
+        .take(6)
+        .map(|p| p.parse::<u8>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    if n.len() != 6 {
+        return Err(bad());
+    }
+    let ip = IpAddr::from([n[0], n[1], n[2], n[3]]);
+    let port = u16::from(n[4]) << 8 | u16::from(n[5]);
+    if port == 0 {
+        return Err(bad());
+    }
+    Ok((ip, port))
+}
+
+/// Connects to a passive port of the server, with the session's timeout.
+pub fn connect(ip: IpAddr, port: u16, timeout: Duration) -> FtpResult<TcpStream> {
+    TcpStream::connect_timeout(&SocketAddr::new(ip, port), timeout)
+        .map_err(FtpError::ConnectionError)
+}
+
+/// Active mode: a listener on the control connection's local address, and the command that
+/// tells the server where it is (PORT on IPv4, EPRT on IPv6, RFC 2428).
+pub fn listen(local: IpAddr) -> FtpResult<(TcpListener, String)> {
+    let l = TcpListener::bind((local, 0)).map_err(FtpError::ConnectionError)?;
+    let port = l.local_addr().map_err(FtpError::ConnectionError)?.port();
+    let cmd = match local {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!(
+                "PORT {},{},{},{},{},{}",
+                o[0],
+                o[1],
+                o[2],
+                o[3],
+                port >> 8,
+                port & 255
+            )
+        }
+        IpAddr::V6(v6) => format!("EPRT |2|{v6}|{port}|"),
+    };
+    Ok((l, cmd))
+}
+
+/// The server's connection to our listener, within `timeout`. Only the server itself may
+/// connect: a connection from any other address is closed and waited past.
+pub fn accept(l: &TcpListener, server: IpAddr, timeout: Duration) -> FtpResult<TcpStream> {
+    l.set_nonblocking(true).map_err(FtpError::ConnectionError)?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match l.accept() {
+            Ok((s, from)) if from.ip() == server => {
+                s.set_nonblocking(false)
+                    .map_err(FtpError::ConnectionError)?;
+                return Ok(s);
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(FtpError::ConnectionError(e)),
+        }
+        if Instant::now() >= deadline || crate::interrupt::requested() {
+            return Err(FtpError::ConnectionError(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the server did not connect back for the active data connection",
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suppaftp::Status;
+
+    fn reply(text: &str) -> Response {
+        Response::new(Status::from(0), text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn passive_replies_parse() {
+        assert_eq!(
+            epsv_port(&reply("229 Extended (|||6446|)\r\n")).unwrap(),
+            6446
+        );
+        assert!(epsv_port(&reply("229 Extended (|||0|)\r\n")).is_err());
+        assert!(epsv_port(&reply("229 nothing\r\n")).is_err());
+        let (ip, port) =
+            pasv_addr(&reply("227 Entering Passive Mode (127,0,0,2,4,1)\r\n")).unwrap();
+        assert_eq!((ip, port), (IpAddr::from([127, 0, 0, 2]), 1025));
+        assert_eq!(pasv_addr(&reply("227 =10,1,2,3,0,21\r\n")).unwrap().1, 21);
+        assert!(pasv_addr(&reply("227 (1,2,3)\r\n")).is_err());
+        assert!(pasv_addr(&reply("227 (1,2,3,4,300,1)\r\n")).is_err());
+    }
+
+    #[test]
+    fn active_commands_name_our_side() {
+        let (_l, cmd) = listen(IpAddr::from([127, 0, 0, 1])).unwrap();
+        assert!(cmd.starts_with("PORT 127,0,0,1,"), "{cmd}");
+    }
+}
