@@ -11,6 +11,8 @@
 
 #[path = "../../tests/support/daemons.rs"]
 mod daemons;
+#[path = "../../tests/support/pki.rs"]
+mod pki;
 mod measure;
 mod proxy;
 mod report;
@@ -37,7 +39,8 @@ struct Args {
     /// The whole matrix: site and mirror at 0 ms, site at 20 ms, big, memory; both servers.
     #[arg(long)]
     all: bool,
-    /// Servers: pure-ftpd, vsftpd.
+    /// Servers: pure-ftpd, vsftpd, pyftpdlib (its ThreadedFTPServer), pure-ftpd-tls (TLS
+    /// required on control and data connections).
     #[arg(long = "server", value_delimiter = ',')]
     servers: Vec<String>,
     /// Tree presets: site, mirror, big.
@@ -332,13 +335,25 @@ impl<'a> Bench<'a> {
         tools: &'a [Tool],
         work: &Path,
     ) -> Option<Bench<'a>> {
+        // pure-ftpd-tls: a throwaway certificate, pinned by ftpmirror; the others do not
+        // check it (lftp's ssl:verify-certificate no, rclone's no_check_certificate).
+        let tls = (server == "pure-ftpd-tls").then(|| {
+            let pki = pki::make(work);
+            let both = work.join("pure-ftpd-cert.pem");
+            let mut pem = std::fs::read(&pki.cert_pem).expect("certificate");
+            pem.extend(std::fs::read(&pki.key_pem).expect("key"));
+            std::fs::write(&both, pem).expect("write the certificate");
+            (both, pki.fingerprint)
+        });
         let opts = Options {
             announce: (rtt > 0).then_some(proxy::LISTEN),
             passive_ports: Some(256),
+            tls_cert: tls.as_ref().map(|(cert, _)| cert.clone()),
         };
         let daemon = match server {
-            "pure-ftpd" => daemons::pure_ftpd_with(Ip::V4, &opts),
+            "pure-ftpd" | "pure-ftpd-tls" => daemons::pure_ftpd_with(Ip::V4, &opts),
             "vsftpd" => daemons::vsftpd_with(Ip::V4, &opts),
+            "pyftpdlib" => daemons::pyftpdlib_with(Ip::V4, true, &opts),
             other => panic!("unknown server {other}"),
         }?;
         RUNNING.lock().unwrap().extend(daemon.pid());
@@ -356,6 +371,7 @@ impl<'a> Bench<'a> {
             host: host.into(),
             port: daemon.port,
             rclone_pass: tools::rclone_obscure(),
+            tls_pin: tls.map(|(_, pin)| pin),
         };
         Some(Bench {
             daemon,

@@ -63,6 +63,8 @@ pub struct Target {
     pub port: u16,
     /// rclone wants the password obscured (`rclone obscure`).
     pub rclone_pass: String,
+    /// FTPS (explicit, TLS required): the server certificate's SHA-256, for ftpmirror's pin.
+    pub tls_pin: Option<String>,
 }
 
 /// A command line and its environment; the password never goes on a command line we print.
@@ -94,7 +96,8 @@ pub fn invocation(
     let mut env = Vec::new();
     let argv: Vec<String> = match tool {
         Tool::Ftpmirror => {
-            let url = format!("ftp://{USER}@{}:{}/", t.host, t.port);
+            let scheme = if t.tls_pin.is_some() { "ftps" } else { "ftp" };
+            let url = format!("{scheme}://{USER}@{}:{}/", t.host, t.port);
             env.push(("FTPMIRROR_PASSWORD".into(), PASSWORD.into()));
             let (verb, from, to) = match way {
                 Way::Push => ("push", local, url),
@@ -110,6 +113,9 @@ pub fn invocation(
                 n.to_string(),
                 "-q".into(),
             ];
+            if let Some(pin) = &t.tls_pin {
+                v.extend(["--pin-sha256".into(), pin.clone()]);
+            }
             if dry_run {
                 v.push("--dry-run".into());
             }
@@ -121,8 +127,15 @@ pub fn invocation(
                 Way::Pull => format!("--parallel={n} --delete / {local}"),
             };
             let dry = if dry_run { " --dry-run" } else { "" };
+            let ssl = match t.tls_pin {
+                Some(_) => {
+                    "set ftp:ssl-force true; set ftp:ssl-protect-data true; \
+                     set ssl:verify-certificate no"
+                }
+                None => "set ftp:ssl-allow no",
+            };
             let script = format!(
-                "set cmd:fail-exit yes; set ftp:ssl-allow no; set net:max-retries 2; \
+                "set cmd:fail-exit yes; {ssl}; set net:max-retries 2; \
                  set net:reconnect-interval-base 1; \
                  open -u {USER},{PASSWORD} -p {} {}; mirror{dry} {dir}",
                 t.port, t.host
@@ -130,8 +143,12 @@ pub fn invocation(
             vec!["lftp".into(), "-c".into(), script]
         }
         Tool::Rclone => {
+            let tls = match t.tls_pin {
+                Some(_) => ",explicit_tls=true,no_check_certificate=true",
+                None => "",
+            };
             let remote = format!(
-                ":ftp,host={},port={},user={USER},pass={}:/",
+                ":ftp,host={},port={},user={USER},pass={}{tls}:/",
                 t.host, t.port, t.rclone_pass
             );
             let (from, to) = match way {

@@ -49,6 +49,9 @@ pub struct Options {
     pub announce: Option<&'static str>,
     /// How many passive ports (default 20).
     pub passive_ports: Option<u16>,
+    /// pure-ftpd only: a PEM file with its certificate and key, and TLS required on the
+    /// control and data connections.
+    pub tls_cert: Option<PathBuf>,
 }
 
 pub struct Daemon {
@@ -326,6 +329,10 @@ pub fn pure_ftpd_with(ip: Ip, opts: &Options) -> Option<Daemon> {
     if let Some(addr) = opts.announce {
         cmd.args(["-P", addr]);
     }
+    if let Some(cert) = &opts.tls_cert {
+        // 3: plain text refused on control and data connections alike.
+        cmd.args(["-Y", "3", "-2"]).arg(cert);
+    }
     Some(launch("pure-ftpd", ip, port, cmd, dir, root, (p1, p2)))
 }
 
@@ -391,7 +398,7 @@ import sys
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import FTPServer, ThreadedFTPServer
-addr, port, root, p1, p2, flavour, user, password = sys.argv[1:]
+addr, port, root, p1, p2, flavour, user, password, announce = sys.argv[1:]
 auth = DummyAuthorizer()
 auth.add_user(user, password, root, perm="elradfmwMT")
 class Handler(FTPHandler):
@@ -399,6 +406,8 @@ class Handler(FTPHandler):
 Handler.authorizer = auth
 Handler.passive_ports = range(int(p1), int(p2) + 1)
 Handler.banner = "pyftpdlib " + flavour
+if announce:
+    Handler.masquerade_address = announce
 server = (ThreadedFTPServer if flavour == "threaded" else FTPServer)((addr, int(port)), Handler)
 server.max_cons = 256
 server.serve_forever()
@@ -414,31 +423,37 @@ fn has_pyftpdlib() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn pyftpdlib_with(ip: Ip, flavour: &'static str, name: &'static str) -> Option<Daemon> {
+/// pyftpdlib, `threaded` or not, with `opts` (100 passive ports unless it says otherwise).
+pub fn pyftpdlib_with(ip: Ip, threaded: bool, opts: &Options) -> Option<Daemon> {
     if !has_pyftpdlib() {
         return missing("pyftpdlib (python3 -m pip install pyftpdlib)");
     }
+    let (flavour, name) = match threaded {
+        true => ("threaded", "pyftpdlib-threaded"),
+        false => ("async", "pyftpdlib"),
+    };
     let (dir, root) = prepare(0);
     let port = free_port(ip);
     let (p1, p2) = passive_range(&Options {
-        passive_ports: Some(100),
+        passive_ports: Some(opts.passive_ports.unwrap_or(100)),
         ..Options::default()
     });
     let mut cmd = Command::new("python3");
     cmd.args(["-c", PYFTPDLIB, ip.addr(), &port.to_string()])
         .arg(&root)
-        .args([&p1.to_string(), &p2.to_string(), flavour, USER, PASSWORD]);
+        .args([&p1.to_string(), &p2.to_string(), flavour, USER, PASSWORD])
+        .arg(opts.announce.unwrap_or(""));
     Some(launch(name, ip, port, cmd, dir, root, (p1, p2)))
 }
 
 /// pyftpdlib's asynchronous `FTPServer`: one event loop for every session.
 pub fn pyftpdlib(ip: Ip) -> Option<Daemon> {
-    pyftpdlib_with(ip, "async", "pyftpdlib")
+    pyftpdlib_with(ip, false, &Options::default())
 }
 
 /// pyftpdlib's `ThreadedFTPServer`: a thread per session.
 pub fn pyftpdlib_threaded(ip: Ip) -> Option<Daemon> {
-    pyftpdlib_with(ip, "threaded", "pyftpdlib-threaded")
+    pyftpdlib_with(ip, true, &Options::default())
 }
 
 /// The system account inetutils-ftpd logs in (`.ci/install-daemons` creates it, with
