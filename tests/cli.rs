@@ -3412,6 +3412,71 @@ mod interop {
         }
     }
 
+    /// pure-ftpd requiring TLS on control and data connections (OpenSSL on its side, our
+    /// own rustls stack on ours): push, a no-change push, a pull back, a no-change pull,
+    /// batched as over plain FTP.
+    #[test]
+    fn pure_ftpd_requiring_tls() {
+        tls_scenario(daemons::pure_ftpd_with);
+    }
+
+    /// vsftpd requiring TLS, with require_ssl_reuse: every data connection must resume the
+    /// control connection's TLS session.
+    #[test]
+    fn vsftpd_requiring_tls_with_session_reuse() {
+        tls_scenario(daemons::vsftpd_with);
+    }
+
+    fn tls_scenario(start: fn(Ip, &daemons::Options) -> Option<Daemon>) {
+        let home = tempfile::tempdir().unwrap();
+        let pki = support::pki::make(home.path());
+        let both = home.path().join("cert-and-key.pem");
+        let mut pem = std::fs::read(&pki.cert_pem).unwrap();
+        pem.extend(std::fs::read(&pki.key_pem).unwrap());
+        std::fs::write(&both, pem).unwrap();
+        let opts = daemons::Options {
+            tls_cert: Some(both),
+            ..daemons::Options::default()
+        };
+        let Some(d) = start(Ip::V4, &opts) else {
+            return;
+        };
+        let local = home.path().join("local");
+        sample_tree(&local, false);
+        for i in 0..6 {
+            write(&local, &format!("d{i}/f.bin"), &noise(70_000 + i, i as u64));
+        }
+        let l = local.to_str().unwrap();
+        let url = d.url("site").replacen("ftp://", "ftps://", 1);
+        let ca = pki.ca_pem.to_str().unwrap();
+        let env = [("FTPMIRROR_PASSWORD", daemons::PASSWORD)];
+        let run = |args: &[&str]| {
+            let args = [args, &["--ca-file", ca, "-v"]].concat();
+            run_in(home.path(), &args, &env)
+        };
+        let out = run(&["push", l, &url]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_same_tree(&local, &d.root.join("site"));
+        let again = run(&["push", l, &url]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(again.actions("upload").is_empty(), "{}", again.all());
+        let back = home.path().join("back");
+        let b = back.to_str().unwrap();
+        let out = run(&["pull", &url, b]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_same_tree(&local, &back);
+        let again = run(&["pull", "-j", "1", &url, b]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(again.actions("download").is_empty(), "{}", again.all());
+        for o in [&out, &again] {
+            assert!(!o.all().contains("batching off"), "{}", o.all());
+            assert!(!o.stderr.contains("retry"), "{}", o.all());
+        }
+        // Plain text is refused: the server really requires TLS.
+        let plain = run_in(home.path(), &["ls", &d.url("site")], &env);
+        assert_ne!(plain.code, 0, "{}", plain.all());
+    }
+
     /// Over IPv6: passive is EPSV (PASV cannot name an IPv6 host), active is EPRT.
     fn scenario_v6(d: Daemon) {
         let home = tempfile::tempdir().unwrap();

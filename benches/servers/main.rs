@@ -11,9 +11,9 @@
 
 #[path = "../../tests/support/daemons.rs"]
 mod daemons;
+mod measure;
 #[path = "../../tests/support/pki.rs"]
 mod pki;
-mod measure;
 mod proxy;
 mod report;
 mod tools;

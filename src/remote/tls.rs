@@ -1,6 +1,6 @@
-//! FTPS client configuration: one rustls `ClientConfig` per run, shared by every control and
-//! data connection so data connections resume the control connection's TLS session (vsftpd's
-//! `require_ssl_reuse=YES` demands it).
+//! FTPS client configuration: one rustls `ClientConfig` per run. Each session takes it with a
+//! TLS session store of its own, so its data connections resume its control connection's TLS
+//! session (vsftpd's `require_ssl_reuse=YES` demands it, per FTP session).
 //!
 //! Certificates are checked against the system roots plus `--ca-file`, with the host name,
 //! unless `--pin-sha256` pins the server's certificate (the answer to self-signed hosting

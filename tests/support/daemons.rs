@@ -49,8 +49,8 @@ pub struct Options {
     pub announce: Option<&'static str>,
     /// How many passive ports (default 20).
     pub passive_ports: Option<u16>,
-    /// pure-ftpd only: a PEM file with its certificate and key, and TLS required on the
-    /// control and data connections.
+    /// pure-ftpd and vsftpd: a PEM file with the certificate and its key, and TLS required
+    /// on the control and data connections.
     pub tls_cert: Option<PathBuf>,
 }
 
@@ -381,6 +381,17 @@ pub fn vsftpd_with(ip: Ip, opts: &Options) -> Option<Daemon> {
     );
     let text = match opts.announce {
         Some(addr) => format!("{text}pasv_address={addr}\npasv_addr_resolve=NO\n"),
+        None => text,
+    };
+    // TLS required for logins and data, each data connection resuming the control
+    // connection's TLS session (require_ssl_reuse, vsftpd's default).
+    let text = match &opts.tls_cert {
+        Some(cert) => format!(
+            "{text}ssl_enable=YES\nrsa_cert_file={c}\nrsa_private_key_file={c}\n\
+             force_local_logins_ssl=YES\nforce_local_data_ssl=YES\nrequire_ssl_reuse=YES\n\
+             ssl_tlsv1=YES\nssl_sslv2=NO\nssl_sslv3=NO\n",
+            c = cert.display()
+        ),
         None => text,
     };
     let conf = d.join("vsftpd.conf");

@@ -2,8 +2,8 @@
 //! the data connection, then answers the command, so the pair costs one round trip. What
 //! counts as an anomaly here turns a kind of batching off for the run (see `proven`).
 
-use std::io;
-use std::net::TcpStream;
+use std::io::{self, Write};
+use std::net::{Shutdown, TcpStream};
 
 use suppaftp::FtpError;
 use suppaftp::types::Response;
@@ -81,11 +81,17 @@ impl Session {
     /// the pair costs one round trip instead of two. When EPSV is refused, the command is
     /// refused too (there is no port): both replies are read. A 425 (pure-ftpd's busy port)
     /// is asked again at once, like [`Session::epsv_port`] does.
+    ///
+    /// `early` is a whole small upload: written, and our side of the data connection closed,
+    /// as soon as the connection is made, without waiting for the 150. The server reads it
+    /// once it takes the STOR, or never, if it refuses it; it fits in the socket buffers
+    /// either way, so nothing waits on it.
     pub(super) fn open_batched(
         &mut self,
         before: Option<Before>,
         command: &str,
         ahead: Option<Ahead>,
+        early: Option<&[u8]>,
     ) -> Result<(TcpStream, Option<Response>), StepError> {
         let mine = batch(before, command);
         // This command may have gone out already, ahead with the previous listing's.
@@ -175,6 +181,22 @@ impl Session {
                     });
                 }
             };
+            if let Some(bytes) = early {
+                let sent = (&data)
+                    .write_all(bytes)
+                    .and_then(|()| data.shutdown(Shutdown::Write));
+                if let Err(e) = sent {
+                    // The server may have refused the STOR and closed the port: its reply
+                    // says so, and is the error.
+                    self.broken = true;
+                    return Err(StepError::Failed(match self.exchange_partial(&[], 1) {
+                        Ok(mut r) if code(&r[0]) >= 400 => {
+                            FtpError::UnexpectedResponse(r.remove(0))
+                        }
+                        _ => FtpError::ConnectionError(e),
+                    }));
+                }
+            }
             // The final reply may follow at once (a short listing): it stays buffered.
             let answer = self
                 .exchange_partial(&[], 1)

@@ -24,8 +24,19 @@ impl Session {
         let peer = sock.peer_addr()?;
         let mut ctl = Control::new(sock, ep.timeout)?;
         let tls = ep.tls.as_ref();
-        if let Some(t) = tls.filter(|t| t.mode == TlsMode::Implicit) {
-            ctl.secure(&t.config, &ep.host)
+        // The run's configuration with a TLS session store of this session's own: its data
+        // connections resume its control connection's TLS session, not another session's
+        // (vsftpd's require_ssl_reuse runs each FTP session in a process of its own, which
+        // knows only its own TLS sessions).
+        let config = tls.map(|t| {
+            let mut c = (*t.config).clone();
+            c.resumption = rustls::client::Resumption::in_memory_sessions(16);
+            std::sync::Arc::new(c)
+        });
+        if let (Some(t), Some(c)) = (tls, &config)
+            && t.mode == TlsMode::Implicit
+        {
+            ctl.secure(c, &ep.host)
                 .map_err(|e| tls_failure(&label, &e))?;
         }
         // 120 means "ready in a moment": the 220 follows.
@@ -44,13 +55,13 @@ impl Session {
                 &e,
             )
         })?;
-        if let Some(t) = tls {
+        if let (Some(t), Some(c)) = (tls, &config) {
             if t.mode == TlsMode::Explicit {
                 // A refusal ends the run: no plain-text fallback, and anything the server
                 // sent before the switch is dropped.
                 ctl.command("AUTH TLS", &[234])
                     .map_err(|e| tls_failure(&label, &e))?;
-                ctl.secure(&t.config, &ep.host)
+                ctl.secure(c, &ep.host)
                     .map_err(|e| tls_failure(&label, &e))?;
             }
             for cmd in ["PBSZ 0", "PROT P"] {
@@ -99,8 +110,8 @@ impl Session {
                 DataMode::Active => Mode::Active,
                 DataMode::Passive => Mode::Epsv,
             },
-            data_tls: tls.map(|t| DataTls {
-                config: t.config.clone(),
+            data_tls: config.map(|config| DataTls {
+                config,
                 host: ep.host.clone(),
             }),
             list_a: None,

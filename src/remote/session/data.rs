@@ -57,13 +57,23 @@ impl Data {
     }
 
     /// The end of an upload: TLS says goodbye, then our side closes, which tells the server
-    /// the file is whole.
+    /// the file is whole. Over TLS, what the server sent is then read up to its own goodbye:
+    /// under TLS 1.3 that holds the session ticket the next data connection resumes with
+    /// (tickets are used once, and a server such as vsftpd with require_ssl_reuse refuses a
+    /// data connection that does not resume).
     pub fn finish(mut self) -> io::Result<()> {
         if let Data::Tls(t) = &mut self {
             t.conn.send_close_notify();
             t.flush()?;
         }
-        self.socket().shutdown(Shutdown::Write)
+        self.socket().shutdown(Shutdown::Write)?;
+        if let Data::Tls(t) = &mut self {
+            let mut sink = [0u8; 4096];
+            // Errors here (a reset, no close_notify) change nothing about the upload: its
+            // bytes are all sent, and the server's reply tells how it went.
+            while matches!(t.read(&mut sink), Ok(n) if n > 0) {}
+        }
+        Ok(())
     }
 
     /// Gives up on a transfer: the server sees a reset, never a clean end of a file.

@@ -218,7 +218,7 @@ impl Session {
         if !self.batches_data() {
             return Ok(self.data_lines(command, parse)?);
         }
-        let sock = match self.open_batched(cwd.map(Before::Cwd), command, ahead) {
+        let sock = match self.open_batched(cwd.map(Before::Cwd), command, ahead, None) {
             Ok((d, _)) => d,
             // EPSV refused (after the CWD, if any, was done): the PASV path, unless another
             // listing's commands went out behind it.

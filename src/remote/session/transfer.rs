@@ -15,6 +15,9 @@ use super::{Mode, Redo, Session, StepError, TimeCommand, mdtm_time};
 use crate::remote::proven::Batching;
 use crate::remote::{Failure, describe_io, reply_text};
 
+/// The largest upload sent before the server's 150: well within any socket's buffers.
+const EARLY_MAX: usize = 64 * 1024;
+
 impl Session {
     /// Downloads `remote` into `out`, from `offset` on (REST, then RETR), calling `progress`
     /// with each chunk's size. Returns the bytes received; a broken data connection is an
@@ -95,7 +98,9 @@ impl Session {
         self.move_data(remote, data, way, progress)
     }
 
-    /// EPSV and STOR in one write (see [`Session::open_batched`]).
+    /// EPSV and STOR in one write (see [`Session::open_batched`]). On a plain data
+    /// connection, a file of at most [`EARLY_MAX`] bytes goes out as soon as the connection
+    /// is made, not one round trip later after the 150.
     fn store_batched(
         &mut self,
         remote: &str,
@@ -104,13 +109,35 @@ impl Session {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
         self.rest(remote, offset)?;
+        let mut head = Vec::new();
+        if self.data_tls.is_none() {
+            input
+                .take(EARLY_MAX as u64 + 1)
+                .read_to_end(&mut head)
+                .map_err(|e| self.copy_failure("STOR", remote, false, CopyError::Read(e)))?;
+        }
+        let whole = self.data_tls.is_none() && head.len() <= EARLY_MAX;
         let (sock, _) = self
-            .open_batched(None, &format!("STOR {remote}"), None)
+            .open_batched(
+                None,
+                &format!("STOR {remote}"),
+                None,
+                whole.then_some(&head[..]),
+            )
             .map_err(|e| self.step_failure("STOR", remote, e))?;
+        if whole {
+            drop(sock);
+            progress(head.len() as u64);
+            self.exchange(&[], 1)
+                .and_then(|mut r| expect(r.remove(0), &[226, 250]))
+                .map_err(|e| self.fail("STOR", remote, &e))?;
+            return Ok(head.len() as u64);
+        }
         let data = self
             .data_stream(sock)
             .map_err(|e| self.fail("STOR", remote, &e))?;
-        self.move_data(remote, data, Way::Up(input), progress)
+        let mut rest = io::Cursor::new(head).chain(input);
+        self.move_data(remote, data, Way::Up(&mut rest), progress)
     }
 
     /// [MDTM,] EPSV and RETR in one write (see [`Session::open_batched`]).
@@ -125,7 +152,7 @@ impl Session {
         self.rest(remote, offset)?;
         let before = mtime.then_some(Before::Mdtm(remote));
         let (sock, mdtm) = self
-            .open_batched(before, &format!("RETR {remote}"), None)
+            .open_batched(before, &format!("RETR {remote}"), None, None)
             .map_err(|e| self.step_failure("RETR", remote, e))?;
         let data = self
             .data_stream(sock)
