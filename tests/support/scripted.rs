@@ -800,27 +800,20 @@ fn accept_unless_epsv<R: Read>(
     reader: &BufReader<R>,
     peek: &TcpStream,
 ) -> Option<TcpStream> {
-    l.set_nonblocking(true).ok()?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        // What came in is acted on first, as an event loop does with one read's commands.
-        if epsv_waiting(reader, peek) {
-            return None;
-        }
-        if let Ok((c, _)) = l.accept() {
-            c.set_nonblocking(false).ok()?;
-            return Some(c);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    None
+    // What came in is acted on first, as an event loop does with one read's commands.
+    accept_until(l, Duration::from_secs(30), || epsv_waiting(reader, peek))
 }
 
 /// The data connection, if it arrives within `wait`.
 fn accept_within(l: &TcpListener, wait: Duration) -> Option<TcpStream> {
+    accept_until(l, wait, || false)
+}
+
+/// The data connection, unless `wait` passes or `give_up` says so first.
+fn accept_until(l: &TcpListener, wait: Duration, give_up: impl Fn() -> bool) -> Option<TcpStream> {
     l.set_nonblocking(true).ok()?;
     let deadline = std::time::Instant::now() + wait;
-    while std::time::Instant::now() < deadline {
+    while std::time::Instant::now() < deadline && !give_up() {
         if let Ok((c, _)) = l.accept() {
             c.set_nonblocking(false).ok()?;
             return Some(c);

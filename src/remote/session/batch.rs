@@ -3,12 +3,13 @@
 //! counts as an anomaly here turns a kind of batching off for the run (see `proven`).
 
 use std::io::{self, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 
 use suppaftp::FtpError;
 use suppaftp::types::Response;
 
 use super::control::code;
+use super::data::Data;
 use super::list::Ahead;
 use super::{BUSY_PORT_TRIES, Session, StepError, busy_port, data, refuses_epsv};
 use crate::remote::proven::Batching;
@@ -92,7 +93,7 @@ impl Session {
         command: &str,
         ahead: Option<Ahead>,
         early: Option<&[u8]>,
-    ) -> Result<(TcpStream, Option<Response>), StepError> {
+    ) -> Result<(Data, Option<Response>), StepError> {
         let mine = batch(before, command);
         // This command may have gone out already, ahead with the previous listing's.
         let sent = match self.ahead.take() {
@@ -181,7 +182,7 @@ impl Session {
                     });
                 }
             };
-            if let Some(bytes) = early {
+            if let Some(bytes) = early.filter(|_| self.data_tls.is_none()) {
                 let sent = (&data)
                     .write_all(bytes)
                     .and_then(|()| data.shutdown(Shutdown::Write));
@@ -197,6 +198,7 @@ impl Session {
                     }));
                 }
             }
+            let data = self.data_conn(data)?;
             // The final reply may follow at once (a short listing): it stays buffered.
             let answer = self
                 .exchange_partial(&[], 1)

@@ -11,7 +11,7 @@ use rustls::ClientConfig;
 use suppaftp::types::Response;
 use suppaftp::{FtpError, FtpResult};
 
-use super::control::{TlsStream, tls_client};
+use super::control::TlsStream;
 
 /// TLS for data connections: the run's configuration and the host name to check.
 #[derive(Clone)]
@@ -20,12 +20,14 @@ pub struct DataTls {
     pub host: String,
 }
 
-/// One data connection. TLS starts only once the server has taken the command (its 150):
-/// some servers accept the TLS handshake on a data connection only then.
+/// One data connection. Over TLS the ClientHello goes out as soon as the connection is
+/// made, but the handshake is finished only once the server has taken the command (its
+/// 150): some servers answer the handshake only then, and a refused command must not leave
+/// us waiting on one.
 pub enum Data {
     Plain(TcpStream),
-    /// Connected, TLS not started yet.
-    Pending(TcpStream, DataTls),
+    /// Connected, ClientHello sent, the rest of the handshake still to come.
+    Pending(Box<TlsStream>),
     Tls(Box<TlsStream>),
 }
 
@@ -33,17 +35,29 @@ impl Data {
     pub fn new(sock: TcpStream, tls: Option<&DataTls>, timeout: Duration) -> io::Result<Data> {
         sock.set_read_timeout(Some(timeout))?;
         sock.set_write_timeout(Some(timeout))?;
-        Ok(match tls {
-            Some(t) => Data::Pending(sock, t.clone()),
-            None => Data::Plain(sock),
-        })
+        sock.set_nodelay(true)?;
+        let Some(t) = tls else {
+            return Ok(Data::Plain(sock));
+        };
+        let name = rustls_pki_types::ServerName::try_from(t.host.clone())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let conn =
+            rustls::ClientConnection::new(t.config.clone(), name).map_err(io::Error::other)?;
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        while tls.conn.wants_write() {
+            tls.conn.write_tls(&mut tls.sock)?;
+        }
+        Ok(Data::Pending(Box::new(tls)))
     }
 
-    /// Starts TLS where it is due; nothing for a plain connection.
+    /// Finishes the TLS handshake where one is due; nothing for a plain connection.
     pub fn start(self) -> io::Result<Data> {
         match self {
-            Data::Pending(sock, t) => {
-                Ok(Data::Tls(Box::new(tls_client(sock, &t.config, &t.host)?)))
+            Data::Pending(mut t) => {
+                while t.conn.is_handshaking() {
+                    t.conn.complete_io(&mut t.sock)?;
+                }
+                Ok(Data::Tls(t))
             }
             other => Ok(other),
         }
@@ -51,8 +65,8 @@ impl Data {
 
     fn socket(&self) -> &TcpStream {
         match self {
-            Data::Plain(s) | Data::Pending(s, _) => s,
-            Data::Tls(t) => &t.sock,
+            Data::Plain(s) => s,
+            Data::Pending(t) | Data::Tls(t) => &t.sock,
         }
     }
 

@@ -229,7 +229,7 @@ impl Session {
             }
             Err(e) => return Err(e),
         };
-        let data = self.data_stream(sock)?;
+        let data = self.start_data(sock)?;
         let read = read_lines(data, parse);
         let lines = match read {
             Ok(lines) => lines,

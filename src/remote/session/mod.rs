@@ -263,25 +263,34 @@ impl Session {
     /// connection to the port named, then the command; or in active mode PORT/EPRT, the
     /// command, and the server's connection back. TLS, where due, starts after the 150.
     fn open_data(&mut self, command: &str) -> FtpResult<Data> {
-        let sock = if self.mode == Mode::Active {
+        let data = if self.mode == Mode::Active {
             let local = self.ctl.local().map_err(FtpError::ConnectionError)?.ip();
             let (listener, port_cmd) = data::listen(local)?;
             self.ask(port_cmd, &[200])?;
             self.opens(command)?;
-            data::accept(&listener, self.peer.ip(), self.timeout)?
+            let sock = data::accept(&listener, self.peer.ip(), self.timeout)?;
+            self.data_conn(sock)?
         } else {
             let sock = self.passive()?;
+            let data = self.data_conn(sock)?;
             self.opens(command)?;
-            sock
+            data
         };
-        self.data_stream(sock)
+        self.start_data(data)
     }
 
-    /// A connected data socket as a data connection: timeouts set, TLS started where due
-    /// (call it once the server has taken the command). A failure retires the session.
-    fn data_stream(&mut self, sock: std::net::TcpStream) -> FtpResult<Data> {
-        let opened = Data::new(sock, self.data_tls.as_ref(), self.timeout).and_then(Data::start);
-        opened.map_err(|e| {
+    /// A connected data socket as a data connection: timeouts set, and over TLS the
+    /// ClientHello sent. A failure retires the session.
+    fn data_conn(&mut self, sock: std::net::TcpStream) -> FtpResult<Data> {
+        Data::new(sock, self.data_tls.as_ref(), self.timeout).map_err(|e| {
+            self.broken = true;
+            FtpError::ConnectionError(e)
+        })
+    }
+
+    /// Finishes a data connection's TLS handshake, once the server has taken the command.
+    fn start_data(&mut self, data: Data) -> FtpResult<Data> {
+        data.start().map_err(|e| {
             self.broken = true;
             FtpError::ConnectionError(e)
         })

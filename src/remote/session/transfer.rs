@@ -134,7 +134,7 @@ impl Session {
             return Ok(head.len() as u64);
         }
         let data = self
-            .data_stream(sock)
+            .start_data(sock)
             .map_err(|e| self.fail("STOR", remote, &e))?;
         let mut rest = io::Cursor::new(head).chain(input);
         self.move_data(remote, data, Way::Up(&mut rest), progress)
@@ -155,7 +155,7 @@ impl Session {
             .open_batched(before, &format!("RETR {remote}"), None, None)
             .map_err(|e| self.step_failure("RETR", remote, e))?;
         let data = self
-            .data_stream(sock)
+            .start_data(sock)
             .map_err(|e| self.fail("RETR", remote, &e))?;
         let got = self.move_data(remote, data, Way::Down(out), progress)?;
         Ok((got, mdtm.as_ref().and_then(mdtm_time)))
