@@ -243,8 +243,8 @@ impl<'a> Executor<'a> {
     /// (RNFR/RNTO), so nobody ever sees a half-written file under the real name. If the server
     /// refuses the rename, says so once and uploads directly from then on. The bytes sent must
     /// add up to the planned size and the server must confirm the transfer (226); no SIZE
-    /// round trip per file. The mtime and the rename go out together where the session
-    /// pipelines (see `Session::finish_upload`).
+    /// round trip per file. The mtime and the rename go out in one write where the server
+    /// keeps that in step (see `Session::finish_upload`).
     fn upload(&self, s: &mut Session, a: &Action, remote: &str, first: bool) -> Result<u64> {
         let via_temp = self.temp_upload && !self.rename_refused.load(Ordering::SeqCst);
         let target = if via_temp {

@@ -1335,10 +1335,10 @@ mod faults {
         }
     }
 
-    /// A server that refuses a pipelined command (here RNFR): the step is redone at once one
+    /// A server that refuses a batched command (here RNFR): the step is redone at once one
     /// command at a time, which finds the refusal and uploads directly; no retry is spent.
     #[test]
-    fn a_refusal_in_a_pipeline_turns_pipelining_off_without_losing_a_file() {
+    fn a_refusal_in_a_batch_turns_that_batching_off_without_losing_a_file() {
         let srv = Scripted::start(Behaviour {
             epsv: true,
             mlsd: true,

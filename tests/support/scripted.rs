@@ -59,7 +59,7 @@ pub struct Behaviour {
     pub mdtm_write: bool,
     /// LIST shows times this many seconds ahead of UTC (a server in another time zone).
     pub list_offset: i64,
-    /// An EPSV right after an RNTO (a client's prefetch for its next file) is answered 425,
+    /// An EPSV right after an RNTO (the client's next upload) is answered 425,
     /// as pure-ftpd does when the passive port it picked is still in use.
     pub busy_epsv_after_rename: bool,
     /// The next N EPSVs are answered 425, as above, once `busy_epsv_skip` more have passed.
