@@ -1,13 +1,13 @@
 //! Parsing of directory listings: MLSD facts (RFC 3659) and LIST lines (Unix and DOS).
 //!
 //! MLSD is parsed here rather than with suppaftp, which turns `cdir`/`pdir` into `.`/`..` and
-//! rejects `type=OS.unix=slink:` entries; LIST goes through `ListParser::parse_posix` and
-//! `parse_dos` directly, because `File::from_str` accepts lines such as `total 12`.
+//! rejects `type=OS.unix=slink:` entries; Unix and DOS/IIS LIST lines are parsed here too
+//! (suppaftp's parsers drop ACL marks, 24-hour and four-digit-year DOS lines, and accept
+//! lines such as `total 12`).
 
 use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
-use suppaftp::list::ListParser;
 
 use crate::tree::{Mtime, Precision};
 
@@ -113,22 +113,131 @@ pub fn parse_list_line_at(line: &str, now: DateTime<Utc>) -> Option<ParsedLine> 
     if let Some(l) = parse_unix(line, now) {
         return Some(Ok(l));
     }
-    if let Ok(f) = ListParser::parse_dos(line.trim_end()) {
-        return Some(Ok(Listed {
-            name: f.name().to_string(),
-            kind: if f.is_directory() {
-                ListedKind::Dir
-            } else {
-                ListedKind::File
-            },
-            size: f.size() as u64,
-            mtime: Some(Mtime {
-                time: f.modified(),
-                precision: Precision::Minute,
-            }),
-        }));
+    if let Some(l) = parse_dos(line.trim_end()) {
+        return Some(Ok(l));
     }
     Some(Err(format!("cannot parse LIST line {:?}", line)))
+}
+
+/// A DOS/IIS line: the date (`MM-DD-YY`, `MM-DD-YYYY`, or ISO `YYYY-MM-DD`, with `-` or `/`),
+/// the time (`HH:MM` with `AM`/`PM` glued on or apart, or 24-hour), `<DIR>` or the size
+/// (thousands separated by `,` or `.` or not at all), then the name. IIS's "four-digit
+/// years" option and non-US locales give the variants; suppaftp's parser knows only the first.
+fn parse_dos(line: &str) -> Option<Listed> {
+    let (date, rest) = token(line)?;
+    let date = dos_date(date)?;
+    let (time, mut rest) = token(rest)?;
+    let split = time
+        .len()
+        .checked_sub(2)
+        .filter(|&i| time.is_char_boundary(i));
+    let (clock, glued) = match split.map(|i| time.split_at(i)) {
+        Some((c, m)) if m.eq_ignore_ascii_case("AM") || m.eq_ignore_ascii_case("PM") => {
+            (c, Some(m))
+        }
+        _ => (time, None),
+    };
+    let meridiem = match glued {
+        Some(m) => Some(m),
+        None => match token(rest) {
+            Some((m, r)) if m.eq_ignore_ascii_case("AM") || m.eq_ignore_ascii_case("PM") => {
+                rest = r;
+                Some(m)
+            }
+            _ => None,
+        },
+    };
+    let (h, m) = clock.split_once(':')?;
+    let digits = |t: &str| !t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || m.len() != 2 || !digits(m) {
+        return None;
+    }
+    let (mut hour, minute): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if let Some(mer) = meridiem {
+        if !(1..=12).contains(&hour) {
+            return None;
+        }
+        hour %= 12;
+        if mer.eq_ignore_ascii_case("PM") {
+            hour += 12;
+        }
+    }
+    let time = date.and_hms_opt(hour, minute, 0)?;
+    let (field, rest) = token(rest)?;
+    let (kind, size) = if field.eq_ignore_ascii_case("<DIR>") {
+        (ListedKind::Dir, 0)
+    } else if field.starts_with('<') && field.ends_with('>') {
+        // <JUNCTION>, <SYMLINKD>, <SYMLINK>: links, never followed.
+        (ListedKind::Symlink, 0)
+    } else {
+        (ListedKind::File, dos_size(field)?)
+    };
+    let name = rest.trim_start();
+    if name.is_empty() {
+        return None;
+    }
+    // A junction's name may carry its target: "name [target]".
+    let name = match kind {
+        ListedKind::Symlink => name.split(" [").next().unwrap_or(name),
+        _ => name,
+    };
+    Some(Listed {
+        name: name.to_string(),
+        kind,
+        size,
+        mtime: Some(Mtime {
+            time: time.and_utc().into(),
+            precision: Precision::Minute,
+        }),
+    })
+}
+
+/// The first whitespace-separated token of `s` and what follows it (its separator included).
+fn token(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start();
+    let end = s.find(char::is_whitespace).unwrap_or(s.len());
+    (end > 0).then(|| s.split_at(end))
+}
+
+/// `MM-DD-YY`, `MM-DD-YYYY` or `YYYY-MM-DD` (also with `/`); a two-digit year below 70 is in
+/// this century, as in every DOS listing since 2000.
+fn dos_date(t: &str) -> Option<NaiveDate> {
+    let parts: Vec<&str> = t.split(['-', '/']).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let n = |p: &str| p.parse::<u32>().ok();
+    let (y, m, d) = if parts[0].len() == 4 {
+        (n(parts[0])? as i32, n(parts[1])?, n(parts[2])?)
+    } else {
+        let y = match parts[2].len() {
+            2 => {
+                let y = n(parts[2])? as i32;
+                if y < 70 { 2000 + y } else { 1900 + y }
+            }
+            4 => n(parts[2])? as i32,
+            _ => return None,
+        };
+        (y, n(parts[0])?, n(parts[1])?)
+    };
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// A DOS size: digits, in groups of three after `,` or `.` where the server separates
+/// thousands.
+fn dos_size(t: &str) -> Option<u64> {
+    let groups: Vec<&str> = t.split([',', '.']).collect();
+    let ok = groups.iter().enumerate().all(|(i, g)| {
+        !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()) && (i == 0 || g.len() == 3)
+    });
+    if !ok || groups[0].len() > 20 {
+        return None;
+    }
+    groups.concat().parse().ok()
 }
 
 const MONTHS: [&str; 12] = [
@@ -522,6 +631,86 @@ mod tests {
                 .format("%Y-%m-%d %H:%M")
                 .to_string();
             assert_eq!((t.as_str(), m.precision), (when, precision), "{line}");
+        }
+    }
+
+    /// DOS/IIS lines in every variant the corpus of other clients' tests shows: two- and
+    /// four-digit and ISO years, 12- and 24-hour times, AM/PM apart, thousands separators.
+    #[test]
+    fn dos_lines_of_every_style() {
+        let at = |y, mo, d, h, mi| {
+            let t: SystemTime = NaiveDate::from_ymd_opt(y, mo, d)
+                .unwrap()
+                .and_hms_opt(h, mi, 0)
+                .unwrap()
+                .and_utc()
+                .into();
+            Some(Mtime {
+                time: t,
+                precision: Precision::Minute,
+            })
+        };
+        let file = |name: &str, size, mtime| Listed {
+            name: name.into(),
+            kind: ListedKind::File,
+            size,
+            mtime,
+        };
+        let dir = |name: &str, mtime| Listed {
+            name: name.into(),
+            kind: ListedKind::Dir,
+            size: 0,
+            mtime,
+        };
+        let cases = [
+            (
+                "04-27-00  12:09PM       <DIR>          16-dos-dateambiguous dir",
+                dir("16-dos-dateambiguous dir", at(2000, 4, 27, 12, 9)),
+            ),
+            (
+                "08-07-2015  07:50PM                  718 Post_PRR.dat",
+                file("Post_PRR.dat", 718, at(2015, 8, 7, 19, 50)),
+            ),
+            (
+                "2002-09-02  19:06                9,730 19-dos-longyear file",
+                file("19-dos-longyear file", 9730, at(2002, 9, 2, 19, 6)),
+            ),
+            (
+                "12-05-96  17:03         <DIR>          absoft2",
+                dir("absoft2", at(1996, 12, 5, 17, 3)),
+            ),
+            (
+                "07-17-09  12:08AM             12266720 test.exe",
+                file("test.exe", 12_266_720, at(2009, 7, 17, 0, 8)),
+            ),
+            (
+                "04-08-14  03:09 PM       1234 readme.txt",
+                file("readme.txt", 1234, at(2014, 4, 8, 15, 9)),
+            ),
+            (
+                "04-08-14  03:09PM  1,234,567 bigfile.bin",
+                file("bigfile.bin", 1_234_567, at(2014, 4, 8, 15, 9)),
+            ),
+            (
+                "03-10-21 11:12       <DIR> System Volume Information",
+                dir("System Volume Information", at(2021, 3, 10, 11, 12)),
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse_list_line(line), Some(Ok(want)), "{line}");
+        }
+        for bad in [
+            "07-17-ab  02:08AM           12266720 test.exe",
+            "ab-17-00  02:08AM           12266720 test.exe",
+            "07-17-00  ab:08AM           12266720 test.exe",
+            "07-17-00  02:08AM           1226672x test.exe",
+            "34-08-14  03:09PM  <DIR> docs",
+            "04-08-14  03:09PM  OMAR docs",
+            "07-27-01  11:16AM                      Test",
+            "04-08-14  13:09PM  12 x",
+            "04-08-14  03:09PM  1,23 x",
+        ] {
+            assert!(matches!(parse_list_line(bad), Some(Err(_))), "{bad}");
         }
     }
 
