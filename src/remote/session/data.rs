@@ -82,6 +82,9 @@ impl Data {
         }
         self.socket().shutdown(Shutdown::Write)?;
         if let Data::Tls(t) = &mut self {
+            // A server that keeps its side open until ours is gone costs a moment, not a
+            // whole timeout.
+            let _ = t.sock.set_read_timeout(Some(Duration::from_secs(2)));
             let mut sink = [0u8; 4096];
             // Errors here (a reset, no close_notify) change nothing about the upload: its
             // bytes are all sent, and the server's reply tells how it went.
