@@ -189,12 +189,9 @@ impl Session {
                 if let Err(e) = sent {
                     // The server may have refused the STOR and closed the port: its reply
                     // says so, and is the error.
-                    self.broken = true;
-                    return Err(StepError::Failed(match self.exchange_partial(&[], 1) {
-                        Ok(mut r) if code(&r[0]) >= 400 => {
-                            FtpError::UnexpectedResponse(r.remove(0))
-                        }
-                        _ => FtpError::ConnectionError(e),
+                    return Err(StepError::Failed(match self.refusal() {
+                        Some(r) => FtpError::UnexpectedResponse(r),
+                        None => FtpError::ConnectionError(e),
                     }));
                 }
             }

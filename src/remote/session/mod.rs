@@ -41,7 +41,6 @@ use suppaftp::types::Response;
 use suppaftp::{FtpError, FtpResult};
 
 pub use caps::{Caps, Learned};
-pub use control::TRACE;
 
 use super::proven::{Batching, Proven};
 use super::{Failure, breaks_session, describe};
@@ -224,6 +223,15 @@ impl Session {
     fn opens(&mut self, command: &str) -> FtpResult<Response> {
         let mut r = self.exchange_partial(&[command.to_string()], 1)?;
         expect(r.remove(0), &[125, 150])
+    }
+
+    /// After a data connection failed under an upload: the server's refusal (550 permission
+    /// denied, 552 disk full), if one comes within a moment. The session is retired either
+    /// way, so the shorter read timeout it leaves behind does not matter.
+    fn refusal(&mut self) -> Option<Response> {
+        self.broken = true;
+        self.ctl.set_read_timeout(Duration::from_secs(2));
+        self.ctl.read().ok().filter(|r| code(r) >= 400)
     }
 
     /// The next reply. With a listing sent ahead, its replies may already follow.

@@ -208,13 +208,11 @@ impl Session {
     /// on the control connection (550 permission denied, 552 disk full): that reply, read
     /// within a moment, is the error, else the connection's.
     fn refusal_or(&mut self, cmd: &str, remote: &str, down: bool, e: CopyError) -> anyhow::Error {
-        if !down && matches!(e, CopyError::Write(_)) {
-            self.ctl.set_read_timeout(std::time::Duration::from_secs(2));
-            if let Ok(r) = self.ctl.read()
-                && code(&r) >= 400
-            {
-                return self.fail(cmd, remote, &FtpError::UnexpectedResponse(r));
-            }
+        if !down
+            && matches!(e, CopyError::Write(_))
+            && let Some(r) = self.refusal()
+        {
+            return self.fail(cmd, remote, &FtpError::UnexpectedResponse(r));
         }
         self.copy_failure(cmd, remote, down, e)
     }
