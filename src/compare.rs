@@ -70,7 +70,8 @@ fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
 /// Decides whether the destination file must be replaced by the source file.
 ///
 /// The order, as in rsync's and rclone's quick check:
-/// 1. sizes differ → transfer;
+/// 1. sizes differ → transfer (only where both sizes are exact: a size a listing gave only
+///    roughly, as VMS and MVS servers do, is never compared);
 /// 2. `--size-only` → equal;
 /// 3. either side has no mtime → equal (nothing more to compare);
 /// 4. the mtimes are within the coarser side's precision (1 s for MLSD/MDTM, 60 s for LIST
@@ -80,7 +81,7 @@ fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
 /// 6. otherwise → transfer, whether the source is newer or older, so an edit that keeps the
 ///    size is never missed and a restored older version is sent too.
 pub fn needs_transfer(source: &Entry, dest: &Entry, opts: CompareOpts) -> Option<Reason> {
-    if source.size != dest.size {
+    if source.size != dest.size && !source.rough_size && !dest.rough_size {
         return Some(Reason::SizeDiffers {
             source: source.size,
             dest: dest.size,

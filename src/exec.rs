@@ -366,7 +366,7 @@ impl<'a> Executor<'a> {
             0
         };
         // Continue only from a part that is exactly as long as expected and shorter than the file.
-        let offset = if wanted > 0 && wanted == kept && kept < a.size {
+        let offset = if wanted > 0 && wanted == kept && kept < a.size && !a.rough_size {
             kept
         } else {
             0
@@ -387,7 +387,7 @@ impl<'a> Executor<'a> {
                 &mut |n| self.send(Event::Bytes(n)),
                 exact,
             )?;
-            if offset + got != a.size {
+            if offset + got != a.size && !a.rough_size {
                 // A data connection that ended early, whatever the server replied after it.
                 return Err(Failure::io(
                     format!(

@@ -47,6 +47,9 @@ pub struct Action {
     pub path: RelPath,
     /// Bytes to transfer (the source size); 0 for everything but transfers.
     pub size: u64,
+    /// The source's size is only what its listing showed: a download is not checked
+    /// against it.
+    pub rough_size: bool,
     /// The source's mtime, given to the destination after a transfer.
     pub mtime: Option<SystemTime>,
     pub reason: Reason,
@@ -344,7 +347,8 @@ fn resumable(source: &Entry, part: Option<&Entry>, min: Option<u64>) -> u64 {
     };
     let window = sm.precision.max(pm.precision).window();
     let fresh = pm.time + window >= sm.time;
-    if source.size >= min && part.size > 0 && part.size < source.size && fresh {
+    if !source.rough_size && source.size >= min && part.size > 0 && part.size < source.size && fresh
+    {
         part.size
     } else {
         0
@@ -356,6 +360,7 @@ fn source_action(op: Op, path: &RelPath, s: &Entry, reason: Reason) -> Action {
         op,
         path: path.clone(),
         size: if op == Op::Mkdir { 0 } else { s.size },
+        rough_size: s.rough_size,
         mtime: s.mtime.map(|m| m.time),
         reason,
         resume_from: 0,
@@ -367,6 +372,7 @@ fn removal(path: &RelPath, d: &Entry, reason: Reason) -> Action {
         op: if d.is_dir() { Op::Rmdir } else { Op::Delete },
         path: path.clone(),
         size: 0,
+        rough_size: false,
         mtime: None,
         reason,
         resume_from: 0,

@@ -70,6 +70,9 @@ pub struct Entry {
     /// Bytes for files; 0 for directories.
     pub size: u64,
     pub mtime: Option<Mtime>,
+    /// The size is only what a listing showed (VMS blocks, no size at all) and the server
+    /// could not say it exactly: never compared, and a download is not checked against it.
+    pub rough_size: bool,
 }
 
 impl Entry {
@@ -78,6 +81,15 @@ impl Entry {
             kind: Kind::File,
             size,
             mtime,
+            rough_size: false,
+        }
+    }
+
+    /// A file whose size the server's listing gave only roughly, or not at all.
+    pub fn file_rough(size: u64, mtime: Option<Mtime>) -> Entry {
+        Entry {
+            rough_size: true,
+            ..Entry::file(size, mtime)
         }
     }
 
@@ -86,6 +98,7 @@ impl Entry {
             kind: Kind::Dir,
             size: 0,
             mtime: None,
+            rough_size: false,
         }
     }
 

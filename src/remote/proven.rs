@@ -12,6 +12,7 @@
 //! | [`Batching::WithCommand`] | EPSV and the one data command it is for (MLSD, LIST, RETR, STOR), with a CWD or MDTM before them | on, where FEAT lists EPSV: one data setup, used at once, is safe on both kinds of server |
 //! | [`Batching::AfterTransfer`] | MFMT, RNFR and RNTO after a transfer's 226 | on: commands without data connections, answered in order by any RFC 959 server |
 //! | [`Batching::Ahead`] | the next listing's EPSV and MLSD/LIST while this listing's data is still to come | unknown: one session tries it once, where an anomaly costs only a redo; it is on once that listing came back whole |
+//! | [`Batching::Queries`] | up to 32 SIZE commands, for files whose listing gave no exact size | unknown: the first batch is the trial; it is on once every reply came back in order as 213 or 550 |
 //!
 //! The first anomaly in a batched exchange (a refused or reset data connection, an extra,
 //! unexpected or out-of-order reply, a reply that does not come) turns that kind off for the
@@ -26,6 +27,8 @@ pub enum Batching {
     WithCommand,
     AfterTransfer,
     Ahead,
+    /// Commands that only ask (SIZE), many in one write and their replies read together.
+    Queries,
 }
 
 impl Batching {
@@ -34,6 +37,7 @@ impl Batching {
             Batching::WithCommand => "EPSV with its command",
             Batching::AfterTransfer => "commands after a transfer",
             Batching::Ahead => "listings sent ahead",
+            Batching::Queries => "queries in one write",
         }
     }
 }
@@ -134,6 +138,7 @@ pub struct Proven {
     with_command: Trust,
     after_transfer: Trust,
     ahead: Trust,
+    queries: Trust,
 }
 
 impl Default for Proven {
@@ -142,6 +147,7 @@ impl Default for Proven {
             with_command: Trust::new(PROVEN),
             after_transfer: Trust::new(PROVEN),
             ahead: Trust::new(UNKNOWN),
+            queries: Trust::new(UNKNOWN),
         }
     }
 }
@@ -152,6 +158,7 @@ impl Proven {
             Batching::WithCommand => &self.with_command,
             Batching::AfterTransfer => &self.after_transfer,
             Batching::Ahead => &self.ahead,
+            Batching::Queries => &self.queries,
         }
     }
 
@@ -161,6 +168,7 @@ impl Proven {
             Batching::WithCommand,
             Batching::AfterTransfer,
             Batching::Ahead,
+            Batching::Queries,
         ]
         .into_iter()
         .filter_map(|k| {

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
-use super::listing::{Listed, ListedKind};
+use super::listing::{Listed, ListedKind, Size};
 use super::{Failure, Pool, Redo, Session, StepError, describe, escape};
 use crate::event::Event;
 use crate::filter::Filter;
@@ -27,6 +27,8 @@ struct Found {
     skipped: Vec<Problem>,
     errors: Vec<Problem>,
     root_missing: bool,
+    /// Files whose listing gave no exact size.
+    rough: Vec<RelPath>,
 }
 
 /// Walks the tree below the pool's root. `on_event` hears `Listed` for each directory (for
@@ -51,7 +53,9 @@ pub fn walk(pool: &Pool, filter: &Filter, on_event: &(dyn Fn(Event) + Sync)) -> 
     });
 
     let mut tree = Tree::new();
+    let mut rough = Vec::new();
     for f in found {
+        rough.extend(f.rough);
         for (path, entry) in f.entries {
             tree.insert(path, entry);
         }
@@ -67,7 +71,50 @@ pub fn walk(pool: &Pool, filter: &Filter, on_event: &(dyn Fn(Event) + Sync)) -> 
             .push((dir, "no FTP session left to list it".to_string()));
     }
     tree.unreadable.sort();
+    if !rough.is_empty() {
+        exact_sizes(pool, &mut tree, rough, on_event);
+    }
     tree
+}
+
+/// Files whose listing gave no exact size (an MLSD entry without `size`, VMS blocks, MVS
+/// datasets) get one from `SIZE` where the server has it, batched; the rest are compared by
+/// mtime only, which `-v` says once.
+fn exact_sizes(
+    pool: &Pool,
+    tree: &mut Tree,
+    rough: Vec<RelPath>,
+    on_event: &(dyn Fn(Event) + Sync),
+) {
+    let mut left = rough.len();
+    if pool.caps().size {
+        let remote: Vec<String> = rough.iter().map(|p| p.to_remote(pool.root())).collect();
+        let on_retry = |m: String| on_event(Event::Notice(m));
+        let sizes = pool.take().and_then(|mut s| {
+            let r = pool.with_retries(&mut s, &on_retry, |s| s.sizes(&remote));
+            pool.give(s);
+            r
+        });
+        match sizes {
+            Ok(sizes) => {
+                for (path, size) in rough.iter().zip(sizes) {
+                    let entry = tree.get(path).cloned();
+                    if let (Some(n), Some(e)) = (size, entry) {
+                        tree.insert(path.clone(), Entry::file(n, e.mtime));
+                        left -= 1;
+                    }
+                }
+            }
+            Err(e) => on_event(Event::Notice(format!("{e:#}"))),
+        }
+    }
+    if left > 0 {
+        on_event(Event::Detail(format!(
+            "{}: the listing gives no exact size for {left} file(s), and SIZE does not; \
+             they are compared by mtime only",
+            pool.endpoint().label()
+        )));
+    }
 }
 
 fn worker(
@@ -242,9 +289,23 @@ fn record(dir: &RelPath, l: Listed, filter: &Filter, found: &mut Found) -> Optio
     if filter.excludes(&path, l.kind == ListedKind::Dir) {
         return None;
     }
+    if l.undecodable {
+        found.skipped.push(Problem {
+            path: path.to_string(),
+            message: "name is not UTF-8 as the server sent it; skipped".into(),
+        });
+        return None;
+    }
     match l.kind {
         ListedKind::File => {
-            found.entries.push((path, Entry::file(l.size, l.mtime)));
+            let entry = match l.size {
+                Size::Exact(n) => Entry::file(n, l.mtime),
+                rough => {
+                    found.rough.push(path.clone());
+                    Entry::file_rough(rough.shown().unwrap_or(0), l.mtime)
+                }
+            };
+            found.entries.push((path, entry));
             None
         }
         ListedKind::Dir => {

@@ -76,6 +76,15 @@ pub struct Behaviour {
     pub epsv_waits: Option<Duration>,
     /// Answer FEAT with 500, as old BSD-style daemons do; everything else still works.
     pub no_feat: bool,
+    /// MLSD lines carry no `size` fact (some servers leave it out): SIZE must tell.
+    pub mlsd_without_size: bool,
+    /// LIST in OpenVMS style: `NAME;VERSION  blocks/blocks  DD-MON-YYYY HH:MM:SS  [OWNER]
+    /// (PROTECTION)`, `NAME.DIR;1` for a directory, each file also listed at an older
+    /// version, and long names with their columns on the next line.
+    pub vms: bool,
+    /// A SIZE that arrives in one write with the command before it is answered 500, as a
+    /// server that takes one command at a time and drops the rest might.
+    pub size_one_at_a_time: bool,
 }
 
 impl Default for Behaviour {
@@ -101,6 +110,9 @@ impl Default for Behaviour {
             implicit_tls: None,
             mdtm_write: false,
             list_offset: 0,
+            mlsd_without_size: false,
+            vms: false,
+            size_one_at_a_time: false,
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -307,18 +319,49 @@ pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Arc<rustls::
     Arc::new(cfg)
 }
 
-fn mlsd_line(name: &str, node: &Node) -> String {
+fn mlsd_line(name: &str, node: &Node, with_size: bool) -> String {
     match node {
         Node::Dir => format!("type=dir;modify=20240101000000; {name}"),
         Node::File { data, mtime } => {
             let t: DateTime<Utc> = (*mtime).into();
+            let size = if with_size {
+                format!("size={};", data.len())
+            } else {
+                String::new()
+            };
             format!(
-                "type=file;size={};modify={}; {name}",
-                data.len(),
+                "type=file;{size}modify={}; {name}",
                 t.format("%Y%m%d%H%M%S")
             )
         }
     }
+}
+
+/// The lines of one entry of an OpenVMS listing: the current version, and for a file an
+/// older version too (a mirror must take only the highest).
+fn vms_lines(name: &str, node: &Node) -> String {
+    let (name, blocks, mtime) = match node {
+        Node::Dir => (format!("{name}.DIR;1"), 1, SystemTime::UNIX_EPOCH),
+        Node::File { data, mtime } => (format!("{name};2"), data.len().div_ceil(512), *mtime),
+    };
+    let t = DateTime::<Utc>::from(mtime)
+        .format("%-d-%b-%Y %H:%M:%S")
+        .to_string()
+        .to_uppercase();
+    let columns = format!("{blocks}/{blocks}  {t}  [FTP,OWNER]  (RWED,RWED,RE,)");
+    // Long names put their columns on a line of their own.
+    let mut text = if name.len() > 18 {
+        format!("{name}\r\n                    {columns}")
+    } else {
+        format!("{name:<20}{columns}")
+    };
+    if let Node::File { .. } = node {
+        let old = name.replace(";2", ";1");
+        text.push_str(&format!(
+            "\r\n{old:<19} 1/1  1-JAN-2001 00:00:00  [FTP,OWNER]  (RWED,RWED,RE,)"
+        ));
+    }
+    text
 }
 
 fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Result<()> {
@@ -421,7 +464,10 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             }
             "OPTS" => "202 UTF8 is always on".into(),
             "MLST" if b.mlsd => match st.lock().unwrap().nodes.get(&abs(arg)) {
-                Some(n) => format!("250-Listing\r\n {}\r\n250 End", mlsd_line(&abs(arg), n)),
+                Some(n) => format!(
+                    "250-Listing\r\n {}\r\n250 End",
+                    mlsd_line(&abs(arg), n, !b.mlsd_without_size)
+                ),
                 None if abs(arg) == "/" => "250-Listing\r\n type=dir; /\r\n250 End".into(),
                 None => "550 no such file or directory".into(),
             },
@@ -569,13 +615,19 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                             } else {
                                 format!("{target}/")
                             };
-                            let mut text = String::from(if mlsd { "" } else { "total 42\r\n" });
+                            let mut text = String::from(match (mlsd, b.vms) {
+                                (true, _) => "",
+                                (false, true) => "Directory FTP$ROOT:[000000]\r\n\r\n",
+                                (false, false) => "total 42\r\n",
+                            });
                             for (p, n) in st.nodes.iter() {
                                 if let Some(name) =
                                     p.strip_prefix(&prefix).filter(|r| !r.contains('/'))
                                 {
                                     text.push_str(&if mlsd {
-                                        mlsd_line(name, n)
+                                        mlsd_line(name, n, !b.mlsd_without_size)
+                                    } else if b.vms {
+                                        vms_lines(name, n)
                                     } else {
                                         list_line(name, n, b.list_offset)
                                     });
@@ -728,6 +780,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     _ => "550 no such file".into(),
                 }
             }
+            "SIZE" if b.size_one_at_a_time && along => "500 one command at a time".into(),
             "SIZE" => match st.lock().unwrap().nodes.get(&abs(arg)) {
                 Some(Node::File { data, .. }) => format!("213 {}", data.len()),
                 _ => "550 no such file".into(),

@@ -12,7 +12,7 @@ use suppaftp::{FtpError, FtpResult};
 use super::batch::{Before, batch};
 use super::control::{code, expect};
 use super::{Mode, Session, StepError, data};
-use crate::remote::listing::{self, ParsedLine};
+use crate::remote::listing::{Listing, ParsedLine, Source};
 use crate::remote::proven::{Batching, Engaged};
 use crate::remote::reply_text;
 
@@ -25,24 +25,21 @@ pub struct Ahead {
     pub trial: bool,
 }
 
-/// Turns one listing line into an entry, or None for a line that is not one ("total 12").
-type Parser = fn(&str) -> Option<ParsedLine>;
-
-fn mlsd_parser(line: &str) -> Option<ParsedLine> {
-    Some(listing::parse_mlsd_line(line))
-}
-
-/// A listing's entries, parsed line by line; empty lines are skipped. A line longer than any
-/// real listing line is an error, not a reason to grow without bound.
-fn read_lines(stream: impl Read, parse: Parser) -> io::Result<Vec<ParsedLine>> {
+/// A listing's entries, parsed line by line as they arrive (`Listing` chooses the format).
+/// A line longer than any real listing line is an error, not a reason to grow without bound.
+fn read_lines(stream: impl Read, source: Source) -> io::Result<Vec<ParsedLine>> {
     const MAX_LINE: u64 = 64 * 1024;
     let mut reader = BufReader::new(stream);
+    let mut listing = Listing::new(source, chrono::Utc::now());
     let mut lines = Vec::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
         match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf)? {
-            0 => return Ok(lines),
+            0 => {
+                listing.finish(&mut lines);
+                return Ok(lines);
+            }
             _ if !buf.ends_with(b"\n") && buf.len() as u64 == MAX_LINE => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -51,14 +48,7 @@ fn read_lines(stream: impl Read, parse: Parser) -> io::Result<Vec<ParsedLine>> {
             }
             _ => {
                 let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                // Parsed as it comes: a directory of 200,000 entries never exists twice
-                // over, as text and as entries.
-                if !line.is_empty()
-                    && let Some(parsed) = parse(&String::from_utf8_lossy(line))
-                {
-                    lines.push(parsed);
-                }
+                listing.push(line, &mut lines);
             }
         }
     }
@@ -148,9 +138,9 @@ impl Session {
         };
         if self.caps.mlsd {
             let mlsd = format!("MLSD {dir}");
-            return self.data_lines_after(None, &mlsd, ahead, mlsd_parser);
+            return self.data_lines_after(None, &mlsd, ahead, Source::Mlsd);
         }
-        let parse: Parser = listing::parse_list_line;
+        let parse = Source::List;
         // LIST takes options and some servers glob its argument, so change into the
         // directory and list "." instead of naming the path. Batched, the CWD goes in the
         // same write as the EPSV and the LIST.
@@ -193,7 +183,7 @@ impl Session {
     /// timeout on the data socket in passive and active mode alike. A data connection that
     /// breaks is a failed listing whatever the server replies afterwards, and so is a line
     /// longer than any real listing line.
-    fn data_lines(&mut self, command: &str, parse: Parser) -> FtpResult<Vec<ParsedLine>> {
+    fn data_lines(&mut self, command: &str, parse: Source) -> FtpResult<Vec<ParsedLine>> {
         let data = self.open_data(command)?;
         let lines = read_lines(data, parse).map_err(|e| {
             // The final reply may still come: out of step.
@@ -213,7 +203,7 @@ impl Session {
         cwd: Option<&str>,
         command: &str,
         ahead: Option<Ahead>,
-        parse: Parser,
+        parse: Source,
     ) -> Result<Vec<ParsedLine>, StepError> {
         if !self.batches_data() {
             return Ok(self.data_lines(command, parse)?);

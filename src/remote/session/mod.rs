@@ -30,6 +30,7 @@ mod connect;
 mod control;
 mod data;
 mod list;
+mod query;
 mod transfer;
 
 use std::net::SocketAddr;
