@@ -229,6 +229,7 @@ fn endpoint(
         pasv_note: Default::default(),
         proven: Default::default(),
         learned: Default::default(),
+        list_clock: conn.time_offset.unwrap_or(0),
     })
 }
 

@@ -57,6 +57,9 @@ pub struct Endpoint {
     pub proven: std::sync::Arc<proven::Proven>,
     /// What the run learnt beyond FEAT: probes, and EPSV seen working.
     pub learned: std::sync::Arc<Learned>,
+    /// Seconds east of UTC of the server's clock as its LIST times show it
+    /// (`--time-offset`; 0 where not given), for placing dates printed without a year.
+    pub list_clock: i64,
 }
 
 impl Endpoint {

@@ -121,6 +121,7 @@ impl Session {
             ahead: None,
             peer,
             pasv_note: ep.pasv_note.clone(),
+            list_clock: ep.list_clock,
         })
     }
 

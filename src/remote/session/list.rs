@@ -27,10 +27,9 @@ pub struct Ahead {
 
 /// A listing's entries, parsed line by line as they arrive (`Listing` chooses the format).
 /// A line longer than any real listing line is an error, not a reason to grow without bound.
-fn read_lines(stream: impl Read, source: Source) -> io::Result<Vec<ParsedLine>> {
+fn read_lines(stream: impl Read, mut listing: Listing) -> io::Result<Vec<ParsedLine>> {
     const MAX_LINE: u64 = 64 * 1024;
     let mut reader = BufReader::new(stream);
-    let mut listing = Listing::new(source, chrono::Utc::now());
     let mut lines = Vec::new();
     let mut buf = Vec::new();
     loop {
@@ -55,6 +54,12 @@ fn read_lines(stream: impl Read, source: Source) -> io::Result<Vec<ParsedLine>> 
 }
 
 impl Session {
+    /// A parser for one listing, placing dates without a year by the server's clock.
+    fn listing(&self, source: Source) -> Listing {
+        let now = chrono::Utc::now() + chrono::Duration::seconds(self.list_clock);
+        Listing::new(source, now)
+    }
+
     /// Lists one directory: MLSD when FEAT offers it, else `LIST -a`, else plain `LIST`.
     /// `next`, when given, is the directory this session lists next: where the server has
     /// shown it takes listings sent ahead ([`Batching::Ahead`]), its commands go out in the
@@ -185,7 +190,7 @@ impl Session {
     /// longer than any real listing line.
     fn data_lines(&mut self, command: &str, parse: Source) -> FtpResult<Vec<ParsedLine>> {
         let data = self.open_data(command)?;
-        let lines = read_lines(data, parse).map_err(|e| {
+        let lines = read_lines(data, self.listing(parse)).map_err(|e| {
             // The final reply may still come: out of step.
             self.broken = true;
             FtpError::ConnectionError(e)
@@ -220,7 +225,7 @@ impl Session {
             Err(e) => return Err(e),
         };
         let data = self.start_data(sock)?;
-        let read = read_lines(data, parse);
+        let read = read_lines(data, self.listing(parse));
         let lines = match read {
             Ok(lines) => lines,
             // The server's final reply may still be coming: not in step any more (a

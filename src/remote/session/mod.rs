@@ -82,6 +82,8 @@ pub struct Session {
     peer: SocketAddr,
     /// Set once per run when a PASV reply named another address than the server's.
     pasv_note: Arc<OnceLock<String>>,
+    /// The server's clock, as seconds east of UTC, for dates without a year.
+    list_clock: i64,
 }
 
 /// A batched step met an anomaly: redo it now, unbatched, on a fresh connection. Not a
