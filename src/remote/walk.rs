@@ -88,29 +88,54 @@ fn exact_sizes(
 ) {
     let mut left = rough.len();
     if pool.caps().size {
-        let remote: Vec<String> = rough.iter().map(|p| p.to_remote(pool.root())).collect();
-        let on_retry = |m: String| on_event(Event::Notice(m));
-        let sizes = pool.take().and_then(|mut s| {
-            let r = pool.with_retries(&mut s, &on_retry, |s| s.sizes(&remote));
-            pool.give(s);
-            r
+        // Spread over the pool's sessions, each asking its share in batches.
+        let share = rough.len().div_ceil(pool.max()).max(32);
+        let answers: Vec<Result<Vec<Option<u64>>, anyhow::Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = rough
+                .chunks(share)
+                .map(|paths| {
+                    scope.spawn(move || {
+                        let remote: Vec<String> =
+                            paths.iter().map(|p| p.to_remote(pool.root())).collect();
+                        let on_retry = |m: String| on_event(Event::Notice(m));
+                        let mut s = pool.take()?;
+                        let r = pool.with_retries(&mut s, &on_retry, |s| s.sizes(&remote));
+                        pool.give(s);
+                        r
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("SIZE thread panicked")))
+                })
+                .collect()
         });
-        match sizes {
-            Ok(sizes) => {
-                for (path, size) in rough.iter().zip(sizes) {
-                    let entry = tree.get(path).cloned();
-                    if let (Some(n), Some(e)) = (size, entry) {
-                        tree.insert(path.clone(), Entry::file(n, e.mtime));
-                        left -= 1;
+        for (paths, answer) in rough.chunks(share).zip(answers) {
+            match answer {
+                Ok(sizes) => {
+                    for (path, size) in paths.iter().zip(sizes) {
+                        let entry = tree.get(path).cloned();
+                        if let (Some(n), Some(e)) = (size, entry) {
+                            tree.insert(path.clone(), Entry::file(n, e.mtime));
+                            left -= 1;
+                        }
                     }
                 }
+                Err(e) => on_event(Event::Notice(format!("{e:#}"))),
             }
-            Err(e) => on_event(Event::Notice(format!("{e:#}"))),
         }
     }
     if left > 0 {
+        let size = if pool.caps().size {
+            "SIZE gave none either"
+        } else {
+            "SIZE does not"
+        };
         on_event(Event::Detail(format!(
-            "{}: the listing gives no exact size for {left} file(s), and SIZE does not; \
+            "{}: the listing gives no exact size for {left} file(s), and {size}; \
              they are compared by mtime only",
             pool.endpoint().label()
         )));

@@ -2,7 +2,9 @@
 //! name`, a trailing `/` for a directory), "numerical Unix" (`octal-mode uid gid size epoch
 //! name`), Nortel VxWorks (`size  Mon-DD-YYYY  HH:MM:SS  name [<DIR>]`), and IBM z/VM's CMS
 //! minidisks (`NAME TYPE F|V LRECL RECORDS BLOCKS YYYY-MM-DD HH:MM:SS OWNER`, the file
-//! being `NAME.TYPE` and its size about LRECL times RECORDS).
+//! being `NAME.TYPE` and its size about LRECL times RECORDS), OS-9 (`G.U YY/MM/DD HHMM
+//! attributes sector size name`), and Nortel's WfFTP (`name size MM/DD/YY Weekday.
+//! HH:MM:SS`).
 
 use std::time::{Duration, SystemTime};
 
@@ -15,6 +17,68 @@ pub fn parse(line: &str) -> Option<Listed> {
         .or_else(|| numerical(line))
         .or_else(|| vxworks(line))
         .or_else(|| zvm(line))
+        .or_else(|| os9(line))
+        .or_else(|| wfftp(line))
+}
+
+fn os9(line: &str) -> Option<Listed> {
+    let t = tokens(line);
+    let [owner, date, time, attrs, sector, size, ..] = t.as_slice() else {
+        return None;
+    };
+    let owner_ok = owner
+        .1
+        .split_once('.')
+        .is_some_and(|(g, u)| digits(g) && digits(u));
+    let attrs_ok = attrs.1.len() == 8 && attrs.1.bytes().all(|b| b"dsewr-".contains(&b));
+    if !owner_ok || !attrs_ok || !digits(time.1) || time.1.len() != 4 || !digits(size.1) {
+        return None;
+    }
+    if !sector.1.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut p = date.1.split('/');
+    let (y, m, d) = (p.next()?, p.next()?, p.next()?);
+    let date =
+        chrono::NaiveDate::from_ymd_opt(dates::short_year(y)?, m.parse().ok()?, d.parse().ok()?)?;
+    let clock = dates::clock(&format!("{}:{}", &time.1[..2], &time.1[2..]))?;
+    let kind = if attrs.1.starts_with('d') {
+        ListedKind::Dir
+    } else {
+        ListedKind::File
+    };
+    let name = after(line, *size)?.trim_start();
+    let mtime = Stamp::At(date, clock).resolve(chrono::Utc::now());
+    Some(Listed::new(
+        name,
+        kind,
+        Size::Exact(size.1.parse().ok()?),
+        mtime,
+    ))
+}
+
+fn wfftp(line: &str) -> Option<Listed> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let [name, size, date, weekday, time] = w.as_slice() else {
+        return None;
+    };
+    let days = [
+        "Mon.", "Tue.", "Wed.", "Thu.", "Thur.", "Fri.", "Sat.", "Sun.",
+    ];
+    if !digits(size) || !days.contains(weekday) {
+        return None;
+    }
+    let mut p = date.split('/');
+    let (m, d, y) = (p.next()?, p.next()?, p.next()?);
+    let date =
+        chrono::NaiveDate::from_ymd_opt(dates::short_year(y)?, m.parse().ok()?, d.parse().ok()?)?;
+    let mtime = Stamp::At(date, dates::clock(time)?).resolve(chrono::Utc::now());
+    Some(Listed::new(
+        name,
+        ListedKind::File,
+        Size::Exact(size.parse().ok()?),
+        mtime,
+    ))
 }
 
 fn zvm(line: &str) -> Option<Listed> {

@@ -872,6 +872,20 @@ mod tests {
                 at(2000, 4, 4, 21, 6, 0),
             ),
             (
+                "20.20 07/03/29 1026 d-ewrewr 2650 85920 os9 dir",
+                "os9 dir",
+                ListedKind::Dir,
+                Size::Exact(85920),
+                at(2007, 3, 29, 10, 26, 0),
+            ),
+            (
+                "wfftp-file       1014196  06/03/04  Thur.   10:20:03",
+                "wfftp-file",
+                ListedKind::File,
+                Size::Exact(1014196),
+                at(2004, 6, 3, 10, 20, 3),
+            ),
+            (
                 "0100644   500  101   12345    123456789       numerical file",
                 "numerical file",
                 ListedKind::File,
