@@ -73,6 +73,9 @@ pub struct Entry {
     /// The size is only what a listing showed (VMS blocks, no size at all) and the server
     /// could not say it exactly: never compared, and a download is not checked against it.
     pub rough_size: bool,
+    /// The mtime's year was not listed (`Nov  5 13:46`) but placed by a clock: placed again
+    /// once the server's clock is known (`remote::clock::apply_offset`).
+    pub year_placed: bool,
 }
 
 impl Entry {
@@ -82,6 +85,7 @@ impl Entry {
             size,
             mtime,
             rough_size: false,
+            year_placed: false,
         }
     }
 
@@ -99,6 +103,7 @@ impl Entry {
             size: 0,
             mtime: None,
             rough_size: false,
+            year_placed: false,
         }
     }
 

@@ -38,18 +38,24 @@ pub fn format_offset(secs: i64) -> String {
     format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
 }
 
-/// Shifts every LIST time (minute or day precision) from server-local time to UTC.
+/// Shifts every LIST time (minute or day precision) from server-local time to UTC. A date
+/// listed without a year is first placed again by the server's clock, now that it is known.
 pub fn apply_offset(tree: &mut Tree, offset: i64) {
     if offset == 0 {
         return;
     }
     let shift = Duration::from_secs(offset.unsigned_abs());
+    let server_now = chrono::Utc::now() + chrono::Duration::seconds(offset);
     for e in tree.entries.values_mut().chain(tree.parts.values_mut()) {
+        let placed = e.year_placed;
         if let Some(m) = e
             .mtime
             .as_mut()
             .filter(|m| m.precision >= Precision::Minute)
         {
+            if placed {
+                m.time = crate::remote::listing::place_year(m.time, server_now);
+            }
             m.time = if offset > 0 {
                 m.time - shift
             } else {

@@ -119,7 +119,12 @@ fn exact_sizes(
                     for (path, size) in paths.iter().zip(sizes) {
                         let entry = tree.get(path).cloned();
                         if let (Some(n), Some(e)) = (size, entry) {
-                            tree.insert(path.clone(), Entry::file(n, e.mtime));
+                            let exact = Entry {
+                                size: n,
+                                rough_size: false,
+                                ..e
+                            };
+                            tree.insert(path.clone(), exact);
                             left -= 1;
                         }
                     }
@@ -323,13 +328,14 @@ fn record(dir: &RelPath, l: Listed, filter: &Filter, found: &mut Found) -> Optio
     }
     match l.kind {
         ListedKind::File => {
-            let entry = match l.size {
+            let mut entry = match l.size {
                 Size::Exact(n) => Entry::file(n, l.mtime),
                 rough => {
                     found.rough.push(path.clone());
                     Entry::file_rough(rough.shown().unwrap_or(0), l.mtime)
                 }
             };
+            entry.year_placed = l.year_placed;
             found.entries.push((path, entry));
             None
         }

@@ -78,6 +78,8 @@ pub struct Listed {
     /// The name's bytes were not UTF-8 (shown here with U+FFFD): ftpmirror cannot name the
     /// file back to the server, so it is skipped.
     pub undecodable: bool,
+    /// The date had no year: the mtime's year was placed by the clock given to `Listing`.
+    pub year_placed: bool,
 }
 
 impl Listed {
@@ -90,8 +92,27 @@ impl Listed {
             target: None,
             version: None,
             undecodable: false,
+            year_placed: false,
         }
     }
+}
+
+/// A listed time whose year was placed by one clock, placed again by `server_now`: the same
+/// month, day and time of day, in the year that is not more than six months ahead of it.
+pub fn place_year(t: std::time::SystemTime, server_now: DateTime<Utc>) -> std::time::SystemTime {
+    use chrono::{Datelike, Timelike};
+    let d = DateTime::<Utc>::from(t);
+    let clock = dates::Clock {
+        hour: d.hour(),
+        minute: d.minute(),
+        second: None,
+    };
+    let stamp = dates::Stamp::YearLess {
+        month: d.month(),
+        day: d.day(),
+        clock,
+    };
+    stamp.resolve(server_now).map_or(t, |m| m.time)
 }
 
 /// One parsed line, or why it could not be parsed (with the raw line).
@@ -1028,6 +1049,21 @@ mod tests {
             2016
         );
         assert_eq!(year("-rw-r--r-- 1 a b 1 Feb 29 05:49 leap day"), 2016);
+
+        // Placed by a clock 10 hours behind the server's, "Sep  9 06:00" was more than six
+        // months ahead, so last year's; by the server's clock it is this year's.
+        let local = Utc.with_ymd_and_hms(2017, 3, 10, 0, 0, 0).unwrap();
+        let l = parse_list_line_at("-rw-r--r-- 1 a b 1 Sep  9 06:00 edge", local)
+            .unwrap()
+            .unwrap();
+        assert!(l.year_placed);
+        let placed = DateTime::<Utc>::from(l.mtime.unwrap().time);
+        assert_eq!(placed.year(), 2016);
+        let server = local + chrono::Duration::hours(10);
+        let again = DateTime::<Utc>::from(place_year(placed.into(), server));
+        assert_eq!(again, Utc.with_ymd_and_hms(2017, 9, 9, 6, 0, 0).unwrap());
+        let dated = parse_list_line_at("-rw-r--r-- 1 a b 1 Sep  9  2016 dated", local);
+        assert!(!dated.unwrap().unwrap().year_placed);
     }
 
     /// A listing is read as a whole: a long VMS name with its columns on the next line,

@@ -82,6 +82,7 @@ pub fn parse(line: &str, ctx: &Ctx) -> Option<Listed> {
     };
     let mut l = Listed::new(name, kind, size, mtime);
     l.target = target;
+    l.year_placed = matches!(stamp, Some(Stamp::YearLess { .. }));
     Some(l)
 }
 
