@@ -15,8 +15,44 @@ use crate::event::Event;
 use crate::interrupt;
 use crate::path::RelPath;
 use crate::plan::{Action, Direction, Op, Plan};
-use crate::remote::{Failure, Pool, Session, TimeCommand, escape};
+use crate::remote::proven::Engaged;
+use crate::remote::{Carried, CarryState, Failure, Pool, Session, TimeCommand, escape};
 use crate::tree::part_name;
+
+/// A worker's uploads in flight between two of its steps: the finish (mtime and rename) of
+/// its last upload waits to go out with its next upload's STOR (see `Session::store_carrying`).
+#[derive(Default)]
+struct Carry {
+    waiting: Option<Waiting>,
+    /// Uploads whose carried finish came back as successes: done, to report.
+    finished: Vec<Action>,
+    /// Uploads whose carried finish was lost or refused: to be done again, one at a time,
+    /// with the temporary file the first attempt left.
+    again: Vec<(Action, Option<String>)>,
+}
+
+/// An upload stored under its temporary name whose finish has not been sent.
+struct Waiting {
+    action: Action,
+    remote: String,
+    target: String,
+    rename_to: Option<String>,
+    time: Option<(TimeCommand, std::time::SystemTime)>,
+    /// Whether this finish is the run's trial of carrying.
+    trial: bool,
+}
+
+impl Waiting {
+    /// To be done again: the action, and its temporary file, if it was stored under one.
+    fn stale(self) -> (Action, Option<String>) {
+        let temp = self.rename_to.is_some().then_some(self.target);
+        (self.action, temp)
+    }
+
+    fn finish(&self) -> Carried {
+        Carried::finish(self.time, &self.target, self.rename_to.as_deref())
+    }
+}
 
 pub struct Executor<'a> {
     pool: &'a Pool,
@@ -162,11 +198,20 @@ impl<'a> Executor<'a> {
             }
             return;
         }
-        let outcome = self.pool.run(actions, |session, a| {
-            self.send(start(a));
-            let (bytes, r) = self.remote_op(session, a);
-            self.done(a.op, &a.path, bytes, r);
-        });
+        let outcome = self.pool.run_with(
+            actions,
+            |session, carry: &mut Carry, a| {
+                self.send(start(a));
+                let (bytes, r) = self.remote_op(session, carry, a);
+                // The previous upload first: its finish went with this one.
+                self.settle(session, carry);
+                // None: an upload whose finish rides with this worker's next upload.
+                if let Some(r) = r {
+                    self.done(a.op, &a.path, bytes, r);
+                }
+            },
+            |session, carry| self.flush(session, carry),
+        );
         if let Some(n) = self.pool.take_shrink_notice() {
             self.notice(n);
         }
@@ -209,33 +254,129 @@ impl<'a> Executor<'a> {
         r.with_context(|| format!("{} {}", a.op.label(), path.display()))
     }
 
-    /// One remote action, retried on transient failures over a reconnected session.
-    fn remote_op(&self, s: &mut Session, a: &Action) -> (u64, Result<()>) {
+    /// One remote action, retried on transient failures over a reconnected session. `None`
+    /// for an upload whose finish waits in `carry`.
+    fn remote_op(
+        &self,
+        s: &mut Session,
+        carry: &mut Carry,
+        a: &Action,
+    ) -> (u64, Option<Result<()>>) {
         let on_retry = |m: String| self.notice(format!("{} {}: {m}", a.op.label(), a.path));
         // The planner's resume offset holds for the first attempt; a retry continues from what
         // the failed attempt kept, if anything.
         let mut first = true;
         let r = self.pool.with_retries(s, &on_retry, |s| {
-            let r = self.remote_once(s, a, first);
+            let r = self.remote_once(s, carry, a, first);
             first = false;
             r
         });
         match r {
-            Ok(n) => (n, Ok(())),
-            Err(e) => (0, Err(e)),
+            Ok(Some(n)) => (n, Some(Ok(()))),
+            Ok(None) => (0, None),
+            Err(e) => (0, Some(Err(e))),
         }
     }
 
-    fn remote_once(&self, s: &mut Session, a: &Action, first: bool) -> Result<u64> {
+    fn remote_once(
+        &self,
+        s: &mut Session,
+        carry: &mut Carry,
+        a: &Action,
+        first: bool,
+    ) -> Result<Option<u64>> {
         let remote = a.path.to_remote(self.pool.root());
-        match (self.direction, a.op) {
-            (Direction::Push, Op::Upload) => self.upload(s, a, &remote, first),
+        let done = match (self.direction, a.op) {
+            (Direction::Push, Op::Upload) => return self.upload(s, carry, a, &remote, first),
             (Direction::Pull, Op::Download) => self.download(s, a, &remote, first),
             (Direction::Push, Op::Mkdir) => s.mkdir(&remote).map(|()| 0),
             (Direction::Push, Op::Delete) => s.remove_file(&remote).map(|()| 0),
             (Direction::Push, Op::Rmdir) => s.remove_dir(&remote).map(|()| 0),
             (Direction::Pull, _) => self.local_op(a).map(|()| 0),
             (Direction::Push, Op::Download) => unreachable!("push never downloads"),
+        };
+        done.map(Some)
+    }
+
+    /// Reports the uploads whose carried finish came back, and does again, one at a time,
+    /// those whose finish was lost.
+    fn settle(&self, s: &mut Session, carry: &mut Carry) {
+        for a in std::mem::take(&mut carry.finished) {
+            self.done(a.op, &a.path, a.size, Ok(()));
+        }
+        while let Some((a, temp)) = carry.again.pop() {
+            let (bytes, r) = self.remote_op(s, carry, &a);
+            // Done again straight to its name: the first attempt's temporary file goes.
+            if let Some(temp) = temp.filter(|_| self.rename_refused.load(Ordering::SeqCst))
+                && !s.broken
+            {
+                let _ = s.remove_file(&temp);
+            }
+            if let Some(r) = r {
+                self.done(a.op, &a.path, bytes, r);
+            }
+        }
+    }
+
+    /// At a worker's end: the finish still waiting goes out on its own, and what is to be
+    /// done again is (a redone upload may leave a finish waiting in turn: a few rounds).
+    fn flush(&self, s: Option<&mut Session>, carry: &mut Carry) {
+        if let Some(s) = s {
+            for _ in 0..3 {
+                if let Some(w) = carry.waiting.take() {
+                    if w.trial {
+                        s.untried_carry();
+                    }
+                    let on_retry =
+                        |m: String| self.notice(format!("upload {}: {m}", w.action.path));
+                    match self
+                        .pool
+                        .with_retries(s, &on_retry, |s| self.finish_waiting(s, &w))
+                    {
+                        Ok(()) => carry.finished.push(w.action),
+                        // Refused (a server that cannot rename) or lost: the whole upload
+                        // again, which knows what to do about a refused rename.
+                        Err(_) => carry.again.push(w.stale()),
+                    }
+                }
+                self.settle(s, carry);
+                if carry.waiting.is_none() && carry.again.is_empty() {
+                    return;
+                }
+            }
+        }
+        let left = carry.waiting.take().map(|w| w.action);
+        let again = std::mem::take(&mut carry.again).into_iter().map(|(a, _)| a);
+        for a in left.into_iter().chain(again) {
+            let e = anyhow::anyhow!("upload not finished: no FTP session left for it");
+            self.done(a.op, &a.path, 0, Err(e));
+        }
+    }
+
+    /// Sends a waiting upload's finish on its own, as `Session::finish_upload` does.
+    fn finish_waiting(&self, s: &mut Session, w: &Waiting) -> Result<()> {
+        let (timed, renamed) = s.finish_upload(w.time, &w.target, w.rename_to.as_deref());
+        self.note_time(&w.remote, timed);
+        renamed
+    }
+
+    /// What became of the previous upload's finish, carried (or not) with this upload.
+    fn settled(&self, s: &mut Session, carry: &mut Carry, w: Waiting, state: CarryState) {
+        match state {
+            CarryState::Answered => {
+                self.note_time(&w.remote, w.time.map(|_| Ok(())));
+                carry.finished.push(w.action);
+            }
+            CarryState::Lost => carry.again.push(w.stale()),
+            CarryState::Unsent => {
+                if w.trial {
+                    s.untried_carry();
+                }
+                match self.finish_waiting(s, &w) {
+                    Ok(()) => carry.finished.push(w.action),
+                    Err(_) => carry.again.push(w.stale()),
+                }
+            }
         }
     }
 
@@ -245,7 +386,17 @@ impl<'a> Executor<'a> {
     /// add up to the planned size and the server must confirm the transfer (226); no SIZE
     /// round trip per file. The mtime and the rename go out in one write where the server
     /// keeps that in step (see `Session::finish_upload`).
-    fn upload(&self, s: &mut Session, a: &Action, remote: &str, first: bool) -> Result<u64> {
+    ///
+    /// Where the server has shown it takes that, the finish waits to go out with this worker's
+    /// next upload (`Ok(None)`), and the previous upload's finish goes with this one's STOR.
+    fn upload(
+        &self,
+        s: &mut Session,
+        carry: &mut Carry,
+        a: &Action,
+        remote: &str,
+        first: bool,
+    ) -> Result<Option<u64>> {
         let via_temp = self.temp_upload && !self.rename_refused.load(Ordering::SeqCst);
         let target = if via_temp {
             let parent = a.path.parent().unwrap_or_default();
@@ -258,34 +409,58 @@ impl<'a> Executor<'a> {
         };
         let offset = if first && via_temp { a.resume_from } else { 0 };
         let time = self.time_command().zip(a.mtime);
-        let stored = self.store_file(s, a, &target, offset).and_then(|n| {
-            let (timed, renamed) = s.finish_upload(time, &target, via_temp.then_some(remote));
-            self.note_time(remote, timed);
-            renamed.map(|()| n)
-        });
-        if let Err(e) = stored {
-            let refused = via_temp
-                && Failure::code_of(&e).is_some_and(|c| c >= 500)
-                && e.to_string().starts_with("RNFR/RNTO");
-            // Keep a large partial upload for the next attempt or run; remove anything else.
-            let keep = !refused && self.keeps_partial(a, &e);
-            if via_temp && !keep && !s.broken {
-                let _ = s.remove_file(&target);
-            }
-            if !refused {
-                return Err(e);
-            }
-            if !self.rename_refused.swap(true, Ordering::SeqCst) {
-                self.notice(format!(
-                    "the server refused to rename an upload into place ({e:#}); \
-                     uploading directly to the final names for the rest of this run"
-                ));
-            }
-            self.store_file(s, a, remote, 0)?;
-            let (timed, _) = s.finish_upload(time, remote, None);
-            self.note_time(remote, timed);
+        let waiting = carry.waiting.take();
+        let mut carried = waiting.as_ref().map(Waiting::finish).unwrap_or_default();
+        let stored = self.store_file(s, a, &target, offset, &mut carried);
+        if let Some(w) = waiting {
+            self.settled(s, carry, w, carried.state());
         }
-        Ok(a.size)
+        let rename_to = via_temp.then(|| remote.to_string());
+        let stored = stored.and_then(|n| {
+            let engaged = match time.is_some() || rename_to.is_some() {
+                true => s.may_carry(),
+                false => Engaged::Off,
+            };
+            if engaged.yes() {
+                carry.waiting = Some(Waiting {
+                    action: a.clone(),
+                    remote: remote.to_string(),
+                    target: target.clone(),
+                    rename_to: rename_to.clone(),
+                    time,
+                    trial: engaged == Engaged::Trial,
+                });
+                return Ok(None);
+            }
+            let (timed, renamed) = s.finish_upload(time, &target, rename_to.as_deref());
+            self.note_time(remote, timed);
+            renamed.map(|()| Some(n))
+        });
+        let e = match stored {
+            Ok(n) => return Ok(n.map(|_| a.size)),
+            Err(e) => e,
+        };
+        let refused = via_temp
+            && Failure::code_of(&e).is_some_and(|c| c >= 500)
+            && e.to_string().starts_with("RNFR/RNTO");
+        // Keep a large partial upload for the next attempt or run; remove anything else.
+        let keep = !refused && self.keeps_partial(a, &e);
+        if via_temp && !keep && !s.broken {
+            let _ = s.remove_file(&target);
+        }
+        if !refused {
+            return Err(e);
+        }
+        if !self.rename_refused.swap(true, Ordering::SeqCst) {
+            self.notice(format!(
+                "the server refused to rename an upload into place ({e:#}); \
+                 uploading directly to the final names for the rest of this run"
+            ));
+        }
+        self.store_file(s, a, remote, 0, &mut Carried::default())?;
+        let (timed, _) = s.finish_upload(time, remote, None);
+        self.note_time(remote, timed);
+        Ok(Some(a.size))
     }
 
     /// How uploads get their mtime here: MFMT, else vsftpd's `MDTM time path` until the
@@ -324,15 +499,26 @@ impl<'a> Executor<'a> {
 
     /// STOR of the local file for `a` to `target`, from `offset` on (REST); the bytes sent
     /// must add up to the listed size.
-    fn store_file(&self, s: &mut Session, a: &Action, target: &str, offset: u64) -> Result<u64> {
+    fn store_file(
+        &self,
+        s: &mut Session,
+        a: &Action,
+        target: &str,
+        offset: u64,
+        carried: &mut Carried,
+    ) -> Result<u64> {
         let local = self.local_path(&a.path);
         let mut file =
             File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
         file.seek(SeekFrom::Start(offset))
             .with_context(|| format!("cannot seek in {}", local.display()))?;
-        let sent = s.store(target, offset, &mut file, &mut |n| {
-            self.send(Event::Bytes(n))
-        })?;
+        let sent = s.store_carrying(
+            target,
+            offset,
+            &mut file,
+            &mut |n| self.send(Event::Bytes(n)),
+            carried,
+        )?;
         if offset + sent != a.size {
             bail!(
                 "{} changed during the upload: sent {} bytes, expected {}",

@@ -1262,7 +1262,9 @@ mod faults {
     }
 
     /// Steady state over a plain connection in EPSV mode: per file EPSV and STOR in one
-    /// write, then MFMT, RNFR and RNTO in one write. No SIZE, CWD, MDTM or extra TYPE.
+    /// write, and its MFMT, RNFR and RNTO ahead of the next file's EPSV and STOR in the next
+    /// write (the last file's on their own): one write per upload once the server has shown,
+    /// on the first, that it takes that. No SIZE, CWD, MDTM or extra TYPE.
     #[test]
     fn uploads_cost_epsv_stor_mfmt_and_the_rename_and_nothing_else() {
         let srv = Scripted::start(Behaviour {
@@ -1322,6 +1324,19 @@ mod faults {
                 "{log:?} {along:?}"
             );
         }
+        // Each finish but the last came with the next upload: RNTO, EPSV and STOR in one
+        // write, after its MFMT and RNFR.
+        let carried: Vec<usize> = (0..log.len())
+            .filter(|&i| log[i].starts_with("RNTO") && log.get(i + 1).is_some_and(|c| c == "EPSV"))
+            .collect();
+        assert_eq!(carried.len(), 5, "{log:?}");
+        for &i in &carried {
+            assert!(log[i - 2].starts_with("MFMT") && log[i - 1].starts_with("RNFR"));
+            for j in i - 1..=i + 2 {
+                assert!(along.contains(&j), "{j}: {log:?} {along:?}");
+            }
+        }
+        assert!(!out.all().contains("batching off"), "{}", out.all());
         for verb in ["SIZE", "CWD", "MDTM", "PASV", "LIST", "SITE"] {
             assert_eq!(count(verb), 0, "{verb}: {:?}", srv.log());
         }

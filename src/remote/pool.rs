@@ -151,16 +151,21 @@ impl Pool {
             if session.broken {
                 *session = Session::connect(&self.ep)?;
             }
-            match op(session) {
-                // A batched exchange met an anomaly (that kind of batching is now off), or
-                // could not go on in step: the same step again at once, unbatched, on a fresh
-                // connection. Not a retry: the server did nothing wrong.
-                Err(e) if e.chain().any(|c| c.is::<super::Redo>()) => {
-                    *session = Session::connect(&self.ep)?;
-                    op(session)
+            // A batched exchange met an anomaly (that kind of batching is now off), or could
+            // not go on in step: the same step again at once, on a fresh connection. Not a
+            // retry: the server did nothing wrong. Each kind of batching turns off once, so
+            // a step meets at most one redo per kind.
+            let mut r = op(session);
+            for _ in 0..super::proven::KINDS {
+                match r {
+                    Err(e) if e.chain().any(|c| c.is::<super::Redo>()) => {
+                        *session = Session::connect(&self.ep)?;
+                        r = op(session);
+                    }
+                    done => return done,
                 }
-                r => r,
             }
+            r
         })
     }
 
@@ -206,12 +211,25 @@ impl Pool {
     /// for many items; when one breaks it reconnects, and a worker that cannot get a session
     /// stops without claiming an item, so the others carry on with fewer connections.
     pub fn run<T: Sync>(&self, items: &[T], f: impl Fn(&mut Session, &T) + Sync) -> BatchOutcome {
+        self.run_with(items, |s, _: &mut (), item| f(s, item), |_, _| {})
+    }
+
+    /// [`Pool::run`], with a state of each worker's own that `f` may leave work in (an
+    /// upload's finish waiting to ride with the next upload): `end` gets the state and the
+    /// worker's last session, if it has one, before the session goes back to the pool.
+    pub fn run_with<T: Sync, S: Default>(
+        &self,
+        items: &[T],
+        f: impl Fn(&mut Session, &mut S, &T) + Sync,
+        end: impl Fn(Option<&mut Session>, &mut S) + Sync,
+    ) -> BatchOutcome {
         let next = AtomicUsize::new(0);
         let errors = Mutex::new(Vec::new());
         let workers = self.max().min(items.len());
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
+                    let mut state = S::default();
                     let mut session: Option<Session> = None;
                     loop {
                         if next.load(Ordering::SeqCst) >= items.len() || interrupt::requested() {
@@ -237,8 +255,9 @@ impl Pool {
                         if i >= items.len() {
                             break;
                         }
-                        f(s, &items[i]);
+                        f(s, &mut state, &items[i]);
                     }
+                    end(session.as_mut(), &mut state);
                     if let Some(s) = session {
                         self.give(s);
                     }

@@ -12,6 +12,7 @@
 //! | [`Batching::WithCommand`] | EPSV and the one data command it is for (MLSD, LIST, RETR, STOR), with a CWD or MDTM before them | on, where FEAT lists EPSV: one data setup, used at once, is safe on both kinds of server |
 //! | [`Batching::AfterTransfer`] | MFMT, RNFR and RNTO after a transfer's 226 | on: commands without data connections, answered in order by any RFC 959 server |
 //! | [`Batching::Ahead`] | the next listing's EPSV and MLSD/LIST while this listing's data is still to come | unknown: one session tries it once, where an anomaly costs only a redo; it is on once that listing came back whole |
+//! | [`Batching::Carried`] | an upload's MFMT, RNFR and RNTO ahead of the next upload's EPSV and STOR | unknown: one session tries it once; it is on once that finish came back as successes |
 //! | [`Batching::Queries`] | up to 32 SIZE commands, for files whose listing gave no exact size | unknown: the first batch is the trial; it is on once every reply came back in order as 213 or 550 |
 //!
 //! The first anomaly in a batched exchange (a refused or reset data connection, an extra,
@@ -29,7 +30,12 @@ pub enum Batching {
     Ahead,
     /// Commands that only ask (SIZE), many in one write and their replies read together.
     Queries,
+    /// An upload's finish (MFMT, RNFR, RNTO) in the write of the next upload's EPSV and STOR.
+    Carried,
 }
+
+/// How many kinds of batching there are.
+pub const KINDS: usize = 5;
 
 impl Batching {
     pub fn label(self) -> &'static str {
@@ -38,6 +44,7 @@ impl Batching {
             Batching::AfterTransfer => "commands after a transfer",
             Batching::Ahead => "listings sent ahead",
             Batching::Queries => "queries in one write",
+            Batching::Carried => "an upload's finish carried with the next upload",
         }
     }
 }
@@ -139,6 +146,7 @@ pub struct Proven {
     after_transfer: Trust,
     ahead: Trust,
     queries: Trust,
+    carried: Trust,
 }
 
 impl Default for Proven {
@@ -148,6 +156,7 @@ impl Default for Proven {
             after_transfer: Trust::new(PROVEN),
             ahead: Trust::new(UNKNOWN),
             queries: Trust::new(UNKNOWN),
+            carried: Trust::new(UNKNOWN),
         }
     }
 }
@@ -159,6 +168,7 @@ impl Proven {
             Batching::AfterTransfer => &self.after_transfer,
             Batching::Ahead => &self.ahead,
             Batching::Queries => &self.queries,
+            Batching::Carried => &self.carried,
         }
     }
 
@@ -169,6 +179,7 @@ impl Proven {
             Batching::AfterTransfer,
             Batching::Ahead,
             Batching::Queries,
+            Batching::Carried,
         ]
         .into_iter()
         .filter_map(|k| {

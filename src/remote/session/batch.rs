@@ -8,6 +8,7 @@ use std::net::Shutdown;
 use suppaftp::FtpError;
 use suppaftp::types::Response;
 
+use super::carry::{Carried, CarryState};
 use super::control::code;
 use super::data::Data;
 use super::list::Ahead;
@@ -87,12 +88,16 @@ impl Session {
     /// as soon as the connection is made, without waiting for the 150. The server reads it
     /// once it takes the STOR, or never, if it refuses it; it fits in the socket buffers
     /// either way, so nothing waits on it.
+    ///
+    /// `carried` is the previous upload's finish, sent first in the same write; its replies
+    /// come first and are checked before this command's (see [`Carried`]).
     pub(super) fn open_batched(
         &mut self,
         before: Option<Before>,
         command: &str,
         ahead: Option<Ahead>,
         early: Option<&[u8]>,
+        carried: &mut Carried,
     ) -> Result<(Data, Option<Response>), StepError> {
         let mine = batch(before, command);
         // This command may have gone out already, ahead with the previous listing's.
@@ -108,10 +113,17 @@ impl Session {
             }
             None => false,
         };
-        let mut first: Vec<String> = if sent { Vec::new() } else { mine.clone() };
+        let mut first: Vec<String> = carried.lines.clone();
+        if !sent {
+            first.extend_from_slice(&mine);
+        }
         if let Some(a) = ahead {
             first.extend_from_slice(&a.commands);
             self.ahead = Some(a);
+        }
+        if !carried.lines.is_empty() {
+            self.read_carried(&first, command, carried)?;
+            first.clear();
         }
         let mut before_reply = None;
         if let Some(b) = before {
@@ -211,6 +223,34 @@ impl Session {
             };
         }
         unreachable!("the loop returns")
+    }
+
+    /// Sends `first` and reads the replies to the carried finish at its head: each must be
+    /// its command's success, else carrying is off for the run and this step is redone.
+    fn read_carried(
+        &mut self,
+        first: &[String],
+        command: &str,
+        carried: &mut Carried,
+    ) -> Result<(), StepError> {
+        carried.state = CarryState::Lost;
+        let replies = match self.exchange_partial(first, carried.lines.len()) {
+            Ok(r) => r,
+            Err(FtpError::ConnectionError(io)) if io.kind() == io::ErrorKind::TimedOut => {
+                return Err(self.anomaly(Batching::Carried, command, "no reply came in time"));
+            }
+            Err(e) => {
+                self.broken = true;
+                return Err(StepError::Failed(e));
+            }
+        };
+        if let Some((line, reply)) = carried.first_wrong(&replies) {
+            let what = format!("\"{}\" came back to {line}", reply_text(reply));
+            return Err(self.anomaly(Batching::Carried, command, &what));
+        }
+        carried.state = CarryState::Answered;
+        self.proven.get(Batching::Carried).shown();
+        Ok(())
     }
 
     /// The batched command went wrong in a way only disorder explains. A 229 there is the

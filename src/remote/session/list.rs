@@ -213,7 +213,8 @@ impl Session {
         if !self.batches_data() {
             return Ok(self.data_lines(command, parse)?);
         }
-        let sock = match self.open_batched(cwd.map(Before::Cwd), command, ahead, None) {
+        let none = &mut super::carry::Carried::default();
+        let sock = match self.open_batched(cwd.map(Before::Cwd), command, ahead, None, none) {
             Ok((d, _)) => d,
             // EPSV refused (after the CWD, if any, was done): the PASV path, unless another
             // listing's commands went out behind it.

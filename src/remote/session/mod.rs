@@ -9,6 +9,8 @@
 //! | `batch.rs` | EPSV with its command in one write, and what counts as an anomaly there |
 //! | `list.rs` | listings: MLSD, `LIST -a`, `LIST`, listings sent ahead and letting them go |
 //! | `transfer.rs` | RETR and STOR, batched or not, and the commands after an upload |
+//! | `carry.rs` | an upload's finish carried in the write of the next upload's EPSV and STOR |
+//! | `query.rs` | SIZE for many files, in batches where the server takes that |
 //!
 //! Every retry and fallback, innermost first:
 //! 1. **425 re-ask.** A 425 to EPSV before any data moved (pure-ftpd's passive port still in
@@ -20,12 +22,15 @@
 //!    then on, on this session.
 //! 4. **Redo.** An anomaly in a batched exchange (see `proven`) turns that kind of batching
 //!    off for the run and returns [`StepError::Redo`]: the pool runs the step again at once,
-//!    unbatched, on a fresh connection. Never counted as a failure or a retry.
+//!    unbatched, on a fresh connection. Never counted as a failure or a retry. A step can
+//!    meet one redo per kind of batching. Where the anomaly was in an upload's finish
+//!    carried with the next upload, the executor also does that upload again.
 //! 5. **Back-off.** A transient failure (reset, timeout, 421, 425, 426, 450, 451) is retried
 //!    by the pool's `RetryPolicy` on a reconnected session, after a growing delay.
 
 mod batch;
 mod caps;
+mod carry;
 mod connect;
 mod control;
 mod data;
@@ -42,6 +47,7 @@ use suppaftp::types::Response;
 use suppaftp::{FtpError, FtpResult};
 
 pub use caps::{Caps, Learned};
+pub use carry::{Carried, CarryState};
 
 use super::proven::{Batching, Proven};
 use super::{Failure, breaks_session, describe};

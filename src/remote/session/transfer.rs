@@ -9,7 +9,8 @@ use anyhow::Result;
 use suppaftp::FtpError;
 
 use super::batch::Before;
-use super::control::{code, expect};
+use super::carry::Carried;
+use super::control::expect;
 use super::data::Data;
 use super::{Mode, Redo, Session, StepError, TimeCommand, mdtm_time};
 use crate::remote::proven::Batching;
@@ -62,8 +63,20 @@ impl Session {
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
+        self.store_with(remote, offset, input, progress, &mut Carried::default())
+    }
+
+    /// [`Session::store`], with a finish to carry in the batched write (see `carry`).
+    pub(super) fn store_with(
+        &mut self,
+        remote: &str,
+        offset: u64,
+        input: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+        carried: &mut Carried,
+    ) -> Result<u64> {
         if self.batches_data() {
-            let r = self.store_batched(remote, offset, input, progress);
+            let r = self.store_batched(remote, offset, input, progress, carried);
             // EPSV refused: the file was not touched; the PASV path below.
             if r.is_ok() || self.mode == Mode::Epsv {
                 return r;
@@ -107,6 +120,7 @@ impl Session {
         offset: u64,
         input: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
+        carried: &mut Carried,
     ) -> Result<u64> {
         self.rest(remote, offset)?;
         let mut head = Vec::new();
@@ -123,6 +137,7 @@ impl Session {
                 &format!("STOR {remote}"),
                 None,
                 whole.then_some(&head[..]),
+                carried,
             )
             .map_err(|e| self.step_failure("STOR", remote, e))?;
         if whole {
@@ -152,7 +167,13 @@ impl Session {
         self.rest(remote, offset)?;
         let before = mtime.then_some(Before::Mdtm(remote));
         let (sock, mdtm) = self
-            .open_batched(before, &format!("RETR {remote}"), None, None)
+            .open_batched(
+                before,
+                &format!("RETR {remote}"),
+                None,
+                None,
+                &mut Carried::default(),
+            )
             .map_err(|e| self.step_failure("RETR", remote, e))?;
         let data = self
             .start_data(sock)
@@ -267,18 +288,8 @@ impl Session {
             let t = time.map(|(cmd, t)| self.set_time(cmd, name, t));
             return (t, Ok(()));
         }
-        let mut lines = Vec::new();
-        let mut expected: Vec<&[u32]> = Vec::new();
-        if let Some((cmd, t)) = time {
-            lines.push(cmd.line(t, stored));
-            expected.push(&[213, 200, 250]);
-        }
-        if let Some(to) = rename_to {
-            lines.push(format!("RNFR {stored}"));
-            lines.push(format!("RNTO {to}"));
-            expected.extend([&[350][..], &[250][..]]);
-        }
-        let replies = match self.exchange(&lines, lines.len()) {
+        let finish = Carried::finish(time, stored, rename_to);
+        let replies = match self.exchange(&finish.lines, finish.lines.len()) {
             Ok(r) => r,
             Err(FtpError::ConnectionError(io)) if io.kind() == io::ErrorKind::TimedOut => {
                 let why = self.anomaly(Batching::AfterTransfer, "RNFR", "no reply came in time");
@@ -289,13 +300,7 @@ impl Session {
         // Each reply must be its command's success. Anything else may be a refusal, or a
         // server answering batched commands out of order (libunftp does): either way these
         // go one at a time from now on, and this upload is redone that way at once.
-        if let Some((line, reply)) = lines
-            .iter()
-            .zip(&replies)
-            .zip(&expected)
-            .find(|((_, r), codes)| !codes.contains(&code(r)))
-            .map(|(lr, _)| lr)
-        {
+        if let Some((line, reply)) = finish.first_wrong(&replies) {
             let what = format!("\"{}\" came back", reply_text(reply));
             let why = self.anomaly(Batching::AfterTransfer, line, &what);
             return (None, Err(self.step_failure("RNFR/RNTO", stored, why)));
