@@ -103,6 +103,38 @@ pub fn needs_transfer(source: &Entry, dest: &Entry, opts: CompareOpts) -> Option
     Some(Reason::MtimeDiffers { source: s, dest: d })
 }
 
+/// Whether the quick check calls this pair equal only because the remote side's time is
+/// coarse: a LIST time to the minute, a LIST date, or no time at all. The remote file's MDTM,
+/// to the second, may then decide otherwise: an edit that kept the size and moved the mtime
+/// by less than a day is invisible in `Jan 24  2024`.
+pub fn coarse_tie(source: &Entry, dest: &Entry, remote: Side, opts: CompareOpts) -> bool {
+    if opts.size_only || needs_transfer(source, dest, opts).is_some() {
+        return false;
+    }
+    let (remote_entry, other) = match remote {
+        Side::Source => (source, dest),
+        Side::Dest => (dest, source),
+    };
+    if remote_entry.kind != crate::tree::Kind::File || other.kind != crate::tree::Kind::File {
+        return false;
+    }
+    match (remote_entry.mtime, other.mtime) {
+        (None, Some(_)) => true,
+        (Some(r), Some(o)) => {
+            r.precision > crate::tree::Precision::Second
+                && abs_diff(r.time, o.time) <= r.precision.max(o.precision).window()
+        }
+        (_, None) => false,
+    }
+}
+
+/// Which side of a comparison is the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Source,
+    Dest,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +283,97 @@ mod tests {
                 want,
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn coarse_ties_are_the_pairs_an_exact_time_could_split() {
+        let local = |secs| Entry::file(5, at(secs, Exact));
+        type Case = (&'static str, Entry, Entry, Side, CompareOpts, bool);
+        let cases: Vec<Case> = vec![
+            (
+                "day date, 5 h apart",
+                local(18_000),
+                Entry::file(5, at(0, Day)),
+                Side::Dest,
+                STRICT,
+                true,
+            ),
+            (
+                "minute, 50 s apart",
+                local(50),
+                Entry::file(5, at(0, Minute)),
+                Side::Dest,
+                STRICT,
+                true,
+            ),
+            (
+                "pull: remote source by the minute",
+                Entry::file(5, at(0, Minute)),
+                local(30),
+                Side::Source,
+                STRICT,
+                true,
+            ),
+            (
+                "no remote time",
+                local(30),
+                Entry::file(5, None),
+                Side::Dest,
+                STRICT,
+                true,
+            ),
+            (
+                "MLSD seconds: already exact",
+                local(0),
+                Entry::file(5, at(0, Second)),
+                Side::Dest,
+                STRICT,
+                false,
+            ),
+            (
+                "sizes differ: transfer anyway",
+                local(0),
+                Entry::file(6, at(0, Day)),
+                Side::Dest,
+                STRICT,
+                false,
+            ),
+            (
+                "minute, 2 min apart: transfer anyway",
+                local(120),
+                Entry::file(5, at(0, Minute)),
+                Side::Dest,
+                STRICT,
+                false,
+            ),
+            (
+                "size-only: times never matter",
+                local(50),
+                Entry::file(5, at(0, Minute)),
+                Side::Dest,
+                SIZE_ONLY,
+                false,
+            ),
+            (
+                "no MFMT, dest a day newer: rule 5 either way",
+                local(0),
+                Entry::file(5, at(200_000, Minute)),
+                Side::Dest,
+                NO_MFMT,
+                false,
+            ),
+            (
+                "no MFMT, within the minute",
+                local(0),
+                Entry::file(5, at(40, Minute)),
+                Side::Dest,
+                NO_MFMT,
+                true,
+            ),
+        ];
+        for (name, source, dest, side, opts, want) in cases {
+            assert_eq!(coarse_tie(&source, &dest, side, opts), want, "{name}");
         }
     }
 

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::compare::{CompareOpts, Reason, needs_transfer};
+use crate::compare::{CompareOpts, Reason, Side, coarse_tie, needs_transfer};
 use crate::path::RelPath;
 use crate::tree::{Entry, Kind, Tree, part_name};
 
@@ -182,6 +182,24 @@ impl Plan {
     pub fn transfer_bytes(&self) -> u64 {
         self.transfers.iter().map(|a| a.size - a.resume_from).sum()
     }
+}
+
+/// The files present on both sides whose comparison only a coarse remote time settles
+/// ([`crate::compare::coarse_tie`]): asked for their exact time before planning.
+pub fn coarse_ties(source: &Tree, dest: &Tree, opts: PlanOpts) -> Vec<RelPath> {
+    let remote = match opts.direction {
+        Direction::Push => Side::Dest,
+        Direction::Pull => Side::Source,
+    };
+    source
+        .entries
+        .iter()
+        .filter(|(p, s)| {
+            dest.get(p)
+                .is_some_and(|d| coarse_tie(s, d, remote, opts.compare))
+        })
+        .map(|(p, _)| p.clone())
+        .collect()
 }
 
 /// Merges the two trees into a plan.

@@ -231,6 +231,40 @@ fn list_times_to_utc(cfg: &Config, pool: &Pool, tree: &mut Tree, progress: &mut 
     clock::apply_offset(tree, offset);
 }
 
+/// A LIST time to the minute or a LIST date hides a same-size edit that moved the mtime by
+/// less than that: where the server has MDTM, the files whose comparison such a time settles
+/// get their exact time first, a batch of MDTMs per session.
+fn refine_coarse_times(
+    pool: &Pool,
+    local: &Tree,
+    remote: &mut Tree,
+    opts: PlanOpts,
+    progress: &mut Progress,
+) {
+    if !pool.caps().mdtm {
+        return;
+    }
+    let ties = match opts.direction {
+        Direction::Push => crate::plan::coarse_ties(local, remote, opts),
+        Direction::Pull => crate::plan::coarse_ties(remote, local, opts),
+    };
+    if ties.is_empty() {
+        return;
+    }
+    let notices = std::sync::Mutex::new(Vec::new());
+    let on_notice = |m: String| notices.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+    let answered = clock::exact_times(pool, remote, &ties, &on_notice);
+    for n in notices.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        progress.warn(&n);
+    }
+    if progress.verbose() {
+        progress.line(&format!(
+            "asked MDTM for {} file(s) whose listed time was too coarse to compare; {answered} answered",
+            ties.len()
+        ));
+    }
+}
+
 fn root_error(tree: &Tree) -> String {
     tree.unreadable
         .iter()
@@ -275,13 +309,6 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         // A push creates the remote root; not having it is not a listing failure.
         remote.unreadable.retain(|(p, _)| !p.is_root());
     }
-    let (source, dest) = match job.direction {
-        Direction::Push => (&local, &remote),
-        Direction::Pull => (&remote, &local),
-    };
-    collect_problems(&local, &mut report, progress);
-    collect_problems(&remote, &mut report, progress);
-
     // Without MFMT, whether `MDTM time path` sets times decides how remote mtimes compare.
     let mdtm_write = if job.direction == Direction::Push && !pool.caps().mfmt && pool.caps().mdtm {
         clock::probe_mdtm_write(&pool, &remote)
@@ -307,6 +334,14 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         },
         resume_min: job.resume_min.filter(|_| pool.caps().rest_stream),
     };
+    refine_coarse_times(&pool, &local, &mut remote, opts, progress);
+    let (source, dest) = match job.direction {
+        Direction::Push => (&local, &remote),
+        Direction::Pull => (&remote, &local),
+    };
+    collect_problems(&local, &mut report, progress);
+    collect_problems(&remote, &mut report, progress);
+
     // Only a complete listing can show an empty source; an incomplete one holds deletes back anyway.
     let source_complete = source.unreadable.is_empty() && source.errors.is_empty();
     if job.delete

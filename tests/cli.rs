@@ -3019,6 +3019,82 @@ mod times {
         assert_eq!(srv.file("/page.html").unwrap().0, b"same size B");
     }
 
+    /// vsftpd lists files older than six months with a date only. A same-size edit whose
+    /// mtime moved by less than a day is equal "within that precision": MDTM, batched, tells.
+    #[test]
+    fn a_date_only_listing_does_not_hide_a_same_size_edit() {
+        let srv = vsftpd_like(true);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let jan_24 = at(1_706_097_600); // 2024-01-24 12:00 UTC
+        for i in 0..40 {
+            write(&local, &format!("p{i:02}.html"), b"<p>same size A</p>");
+            set_mtime(&local, &format!("p{i:02}.html"), jan_24);
+        }
+        let l = local.to_str().unwrap();
+        let first = run_in(home.path(), &["push", l, &srv.url()], &[]);
+        assert_eq!(first.code, 0, "{}", first.all());
+        assert_eq!(first.actions("upload").len(), 40, "{}", first.all());
+
+        // Unchanged: every time is a tie at day precision, and MDTM says they are equal.
+        let log_before = srv.log().len();
+        let again = run_in(home.path(), &["push", "-v", l, &srv.url()], &[]);
+        assert!(again.actions("upload").is_empty(), "{}", again.all());
+        assert!(
+            again.stdout.contains(
+                "asked MDTM for 40 file(s) whose listed time was too coarse to compare; 40 answered"
+            ),
+            "{}",
+            again.all()
+        );
+        let asked: Vec<usize> = srv.log()[log_before..]
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.starts_with("MDTM /p"))
+            .map(|(i, _)| i + log_before)
+            .collect();
+        // Every file once, and once more for the one the `MDTM time path` probe read.
+        let log = srv.log();
+        let names: std::collections::BTreeSet<&String> = asked.iter().map(|&i| &log[i]).collect();
+        assert_eq!((names.len(), asked.len()), (40, 41), "{asked:?}");
+        let along = srv.pipelined();
+        let batched = asked.iter().filter(|i| along.contains(i)).count();
+        assert!(
+            batched >= 30,
+            "MDTMs in few writes: {batched} of 41 rode along"
+        );
+
+        // Same size, one day earlier (as `cp -p` from a backup leaves it): caught.
+        write(&local, "p07.html", b"<p>same size B</p>");
+        set_mtime(&local, "p07.html", at(1_706_097_600 - 86_400));
+        let out = run_in(home.path(), &["push", l, &srv.url()], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(out.actions("upload"), ["p07.html"], "{}", out.all());
+        assert_eq!(srv.file("/p07.html").unwrap().0, b"<p>same size B</p>");
+    }
+
+    /// The same on a pull: the server's copy edited in place, same size, same day.
+    #[test]
+    fn a_pull_asks_mdtm_where_the_listing_shows_a_date_only() {
+        let srv = vsftpd_like(false);
+        let jan_24 = at(1_706_097_600);
+        srv.put_file("a.txt", b"version 1", jan_24);
+        srv.put_file("b.txt", b"unchanged", jan_24);
+        let home = tempfile::tempdir().unwrap();
+        let local = home.path().join("l");
+        let l = local.to_str().unwrap();
+        let first = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+        assert_eq!(first.code, 0, "{}", first.all());
+        assert_eq!(secs(mtime(&local, "a.txt")), secs(jan_24));
+
+        srv.put_file("a.txt", b"version 2", at(1_706_097_600 + 5 * 3600));
+        let out = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(out.actions("download"), ["a.txt"], "{}", out.all());
+        assert_eq!(fs::read(local.join("a.txt")).unwrap(), b"version 2");
+        assert_eq!(secs(mtime(&local, "a.txt")), 1_706_097_600 + 5 * 3600);
+    }
+
     #[test]
     fn without_mdtm_write_an_unchanged_tree_still_converges() {
         let srv = vsftpd_like(false);
@@ -3368,6 +3444,38 @@ mod interop {
                 ["css/site.css"],
                 "{name}: {}",
                 out.all()
+            );
+        }
+
+        if expect.sets_mtimes {
+            // Older than six months, LIST shows a date only: a same-size edit that moved the
+            // mtime by a day is a tie at that precision, and MDTM must decide it.
+            let jan_24 = UNIX_EPOCH + std::time::Duration::from_secs(1_706_097_600);
+            write(&local, "old/page.html", b"<p>version A</p>");
+            set_mtime(&local, "old/page.html", jan_24);
+            let out = run(&["push", l, &url]);
+            assert_eq!(
+                out.actions("upload"),
+                ["old/page.html"],
+                "{name}: {}",
+                out.all()
+            );
+            write(&local, "old/page.html", b"<p>version B</p>");
+            set_mtime(
+                &local,
+                "old/page.html",
+                jan_24 - std::time::Duration::from_secs(86_400),
+            );
+            let out = run(&["push", l, &url]);
+            assert_eq!(
+                out.actions("upload"),
+                ["old/page.html"],
+                "{name}: {}",
+                out.all()
+            );
+            assert_eq!(
+                fs::read(site.join("old/page.html")).unwrap(),
+                b"<p>version B</p>"
             );
         }
 

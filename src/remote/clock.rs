@@ -12,7 +12,7 @@ use anyhow::Result;
 use super::session::TimeCommand;
 use super::{Pool, Session};
 use crate::path::RelPath;
-use crate::tree::{Kind, Precision, Tree};
+use crate::tree::{Kind, Mtime, Precision, Tree};
 
 /// Parses `+02:00`, `-05:30`, `+2`, `0` into seconds east of UTC.
 pub fn parse_offset(s: &str) -> Result<i64, String> {
@@ -98,6 +98,31 @@ pub fn probe_mdtm_write(pool: &Pool, tree: &Tree) -> Option<bool> {
         s.set_time(TimeCommand::MdtmWrite, &remote, now)
     });
     Some(r.is_ok())
+}
+
+/// Gives each of `paths` (files whose listed time was too coarse to compare) its MDTM, to
+/// the second, asked in batches over the pool's sessions. Returns how many the server
+/// answered; the others keep their listed time.
+pub fn exact_times(
+    pool: &Pool,
+    tree: &mut Tree,
+    paths: &[RelPath],
+    on_notice: &(dyn Fn(String) + Sync),
+) -> usize {
+    let remote: Vec<String> = paths.iter().map(|p| p.to_remote(pool.root())).collect();
+    let times = pool.ask_spread(&remote, on_notice, |s, chunk| s.mtimes(chunk));
+    let mut answered = 0;
+    for (path, time) in paths.iter().zip(times) {
+        if let (Some(t), Some(e)) = (time, tree.entries.get_mut(path)) {
+            e.mtime = Some(Mtime {
+                time: t,
+                precision: Precision::Second,
+            });
+            e.year_placed = false;
+            answered += 1;
+        }
+    }
+    answered
 }
 
 fn with_session<T>(pool: &Pool, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {

@@ -207,6 +207,73 @@ impl Pool {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(s);
     }
 
+    /// Asks `op` about each of `paths` (SIZE, MDTM: queries without data connections), the
+    /// paths shared out over the pool's sessions, at least 32 to a session so that each share
+    /// fills a batch. A share that fails even after retries answers `None` for its paths and
+    /// gives one notice: these answers refine a listing, and a listing without them is usable.
+    pub fn ask_spread<T: Send>(
+        &self,
+        paths: &[String],
+        on_notice: &(dyn Fn(String) + Sync),
+        op: impl Fn(&mut Session, &[String]) -> Result<Vec<Option<T>>> + Sync,
+    ) -> Vec<Option<T>> {
+        if paths.is_empty() {
+            return Vec::new();
+        }
+        let op = &op;
+        // Until the server has shown how it takes queries in one write, one session asks the
+        // first batch alone: that is the trial, and the other shares then go batched (or not)
+        // from their first command, instead of one at a time while the trial runs.
+        let mut out = Vec::with_capacity(paths.len());
+        let mut rest = paths;
+        if !self
+            .ep
+            .proven
+            .get(super::proven::Batching::Queries)
+            .settled()
+            && rest.len() > 32
+        {
+            let (lead, later) = rest.split_at(32);
+            out.extend(self.ask_share(lead, on_notice, op));
+            rest = later;
+        }
+        let share = rest.len().div_ceil(self.max().max(1)).max(32);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = rest
+                .chunks(share)
+                .map(|chunk| scope.spawn(move || self.ask_share(chunk, on_notice, op)))
+                .collect();
+            for h in handles {
+                out.extend(h.join().expect("query thread panicked"));
+            }
+        });
+        out
+    }
+
+    /// One share of [`Pool::ask_spread`] on one session: an answer for each path.
+    fn ask_share<T>(
+        &self,
+        paths: &[String],
+        on_notice: &(dyn Fn(String) + Sync),
+        op: &(impl Fn(&mut Session, &[String]) -> Result<Vec<Option<T>>> + Sync),
+    ) -> Vec<Option<T>> {
+        let answer = self.take().and_then(|mut s| {
+            let r = self.with_retries(&mut s, on_notice, |s| op(s, paths));
+            self.give(s);
+            r
+        });
+        let answer = answer.unwrap_or_else(|e| {
+            on_notice(format!("{e:#}"));
+            Vec::new()
+        });
+        let missing = paths.len().saturating_sub(answer.len());
+        answer
+            .into_iter()
+            .chain(std::iter::repeat_with(|| None).take(missing))
+            .take(paths.len())
+            .collect()
+    }
+
     /// Runs `f` over `items` on up to `max` sessions in parallel. Each worker keeps its session
     /// for many items; when one breaks it reconnects, and a worker that cannot get a session
     /// stops without claiming an item, so the others carry on with fewer connections.

@@ -13,7 +13,7 @@
 //! | [`Batching::AfterTransfer`] | MFMT, RNFR and RNTO after a transfer's 226 | on: commands without data connections, answered in order by any RFC 959 server |
 //! | [`Batching::Ahead`] | the next listing's EPSV and MLSD/LIST while this listing's data is still to come | unknown: one session tries it once, where an anomaly costs only a redo; it is on once that listing came back whole |
 //! | [`Batching::Carried`] | an upload's MFMT, RNFR and RNTO ahead of the next upload's EPSV and STOR | unknown: one session tries it once; it is on once that finish came back as successes |
-//! | [`Batching::Queries`] | up to 32 SIZE commands, for files whose listing gave no exact size | unknown: the first batch is the trial; it is on once every reply came back in order as 213 or 550 |
+//! | [`Batching::Queries`] | up to 32 SIZE or MDTM commands: files whose listing gave no exact size, or a time too coarse to compare | unknown: the first batch is the trial; it is on once every reply came back in order as 213 or 550 |
 //!
 //! The first anomaly in a batched exchange (a refused or reset data connection, an extra,
 //! unexpected or out-of-order reply, a reply that does not come) turns that kind off for the
@@ -28,7 +28,7 @@ pub enum Batching {
     WithCommand,
     AfterTransfer,
     Ahead,
-    /// Commands that only ask (SIZE), many in one write and their replies read together.
+    /// Commands that only ask (SIZE, MDTM), many in one write and their replies read together.
     Queries,
     /// An upload's finish (MFMT, RNFR, RNTO) in the write of the next upload's EPSV and STOR.
     Carried,
@@ -116,6 +116,11 @@ impl Trust {
     pub fn refuse(&self, why: String) {
         self.state.store(REFUSED, Ordering::SeqCst);
         self.why.get_or_init(|| why);
+    }
+
+    /// Whether the server has shown it, one way or the other.
+    pub fn settled(&self) -> bool {
+        matches!(self.state(), PROVEN | REFUSED)
     }
 
     /// Why it was turned off, if it was.

@@ -88,48 +88,18 @@ fn exact_sizes(
 ) {
     let mut left = rough.len();
     if pool.caps().size {
-        // Spread over the pool's sessions, each asking its share in batches.
-        let share = rough.len().div_ceil(pool.max()).max(32);
-        let answers: Vec<Result<Vec<Option<u64>>, anyhow::Error>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = rough
-                .chunks(share)
-                .map(|paths| {
-                    scope.spawn(move || {
-                        let remote: Vec<String> =
-                            paths.iter().map(|p| p.to_remote(pool.root())).collect();
-                        let on_retry = |m: String| on_event(Event::Notice(m));
-                        let mut s = pool.take()?;
-                        let r = pool.with_retries(&mut s, &on_retry, |s| s.sizes(&remote));
-                        pool.give(s);
-                        r
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("SIZE thread panicked")))
-                })
-                .collect()
-        });
-        for (paths, answer) in rough.chunks(share).zip(answers) {
-            match answer {
-                Ok(sizes) => {
-                    for (path, size) in paths.iter().zip(sizes) {
-                        let entry = tree.get(path).cloned();
-                        if let (Some(n), Some(e)) = (size, entry) {
-                            let exact = Entry {
-                                size: n,
-                                rough_size: false,
-                                ..e
-                            };
-                            tree.insert(path.clone(), exact);
-                            left -= 1;
-                        }
-                    }
-                }
-                Err(e) => on_event(Event::Notice(format!("{e:#}"))),
+        let remote: Vec<String> = rough.iter().map(|p| p.to_remote(pool.root())).collect();
+        let on_notice = |m: String| on_event(Event::Notice(m));
+        let sizes = pool.ask_spread(&remote, &on_notice, |s, paths| s.sizes(paths));
+        for (path, size) in rough.iter().zip(sizes) {
+            if let (Some(n), Some(e)) = (size, tree.get(path).cloned()) {
+                let exact = Entry {
+                    size: n,
+                    rough_size: false,
+                    ..e
+                };
+                tree.insert(path.clone(), exact);
+                left -= 1;
             }
         }
     }

@@ -176,6 +176,16 @@ pub fn touch(root: &Path, rel: &str, secs: i64) {
         .unwrap();
 }
 
+/// Sets a file's mtime to `t`.
+pub fn set_mtime(root: &Path, rel: &str, t: SystemTime) {
+    fs::File::options()
+        .write(true)
+        .open(root.join(rel))
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
 pub fn mtime(root: &Path, rel: &str) -> SystemTime {
     fs::metadata(root.join(rel)).unwrap().modified().unwrap()
 }

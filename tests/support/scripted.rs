@@ -230,7 +230,6 @@ impl Scripted {
         (st.sent, st.received)
     }
 
-    /// Every command received, PASS included (the test checks what the client sent).
     /// The places in [`Scripted::log`] of the commands that came in one write with the
     /// command before them.
     pub fn pipelined(&self) -> Vec<usize> {
@@ -250,6 +249,7 @@ impl Scripted {
         false
     }
 
+    /// Every command received, PASS included (the test checks what the client sent).
     pub fn log(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
     }

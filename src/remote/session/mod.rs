@@ -158,7 +158,7 @@ fn refuses_epsv(r: &Response) -> bool {
 }
 
 /// The time in an MDTM reply (`213 YYYYMMDDHHMMSS[.sss]`, UTC); None for a refusal.
-fn mdtm_time(r: &Response) -> Option<SystemTime> {
+pub(super) fn mdtm_time(r: &Response) -> Option<SystemTime> {
     if code(r) != 213 {
         return None;
     }
