@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(local.entries.len(), 100_000 + 10);
     let remote = remote_from(&local);
     let opts = PlanOpts {
+        explain: false,
         direction: Direction::Push,
         delete: true,
         compare: CompareOpts {

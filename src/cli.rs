@@ -163,6 +163,14 @@ pub struct SyncArgs {
     /// Compare sizes only, never modification times.
     #[arg(long)]
     pub size_only: bool,
+    /// Compare content, not mtimes, for files of the same size: the server's HASH (or
+    /// XSHA256, ...) where it has one, else a deploy manifest on the server (see README).
+    #[arg(long, conflicts_with = "size_only")]
+    pub checksum: bool,
+    /// Where --checksum keeps its manifest on a server without a hash command: a remote path,
+    /// relative to the remote root [default: .ftpmirror-manifest.json].
+    #[arg(long, value_name = "PATH", requires = "checksum")]
+    pub manifest: Option<String>,
     /// Leave out paths matching GLOB, on both sides (repeatable). See "Filters" in the README.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use crate::hash::Algo;
 use crate::tree::{Entry, Mtime};
 
 /// How the quick check is allowed to judge a pair of files.
@@ -35,6 +36,60 @@ pub enum Reason {
     Extra,
     /// A partial transfer from an earlier run that nothing will continue (`--delete`).
     Leftover,
+    /// `--checksum`: the same size, another content.
+    ContentDiffers(Evidence),
+    /// `--checksum`: the manifest has the file, but the server's copy is no longer the one
+    /// it describes; the quick check gave this reason.
+    ServerChanged(Box<Reason>),
+}
+
+/// Where `--checksum` learnt a file's remote content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The server hashed it (HASH, XSHA256, ...).
+    Server(Algo),
+    /// The deploy manifest's SHA-256, for a copy that has not changed since.
+    Manifest,
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Evidence::Server(a) => write!(f, "{} from the server's {}", a.label(), a.name()),
+            Evidence::Manifest => f.write_str("sha256 in the manifest"),
+        }
+    }
+}
+
+/// What `--checksum` found out about one pair's content, where it could.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Same(Evidence),
+    Differs(Evidence),
+    /// The manifest describes another copy than the server now has: the quick check decides.
+    ServerChanged,
+}
+
+/// Why a pair is left alone, for `-v --dry-run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unchanged {
+    /// Size and mtime, by the quick check's rules.
+    QuickCheck,
+    SizeOnly,
+    Content(Evidence),
+}
+
+impl fmt::Display for Unchanged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unchanged::QuickCheck => f.write_str("same size and mtime"),
+            Unchanged::SizeOnly => f.write_str("same size; --size-only"),
+            Unchanged::Content(Evidence::Manifest) => f.write_str("sha256 matches manifest"),
+            Unchanged::Content(Evidence::Server(a)) => {
+                write!(f, "{} matches the server's {}", a.label(), a.name())
+            }
+        }
+    }
 }
 
 impl fmt::Display for Reason {
@@ -52,6 +107,10 @@ impl fmt::Display for Reason {
             Reason::TypeDiffers => f.write_str("file/directory conflict"),
             Reason::Extra => f.write_str("not in source"),
             Reason::Leftover => f.write_str("leftover partial transfer"),
+            Reason::ContentDiffers(e) => write!(f, "content differs: {e}"),
+            Reason::ServerChanged(r) => {
+                write!(f, "server copy changed since the last deploy; {r}")
+            }
         }
     }
 }
@@ -101,6 +160,30 @@ pub fn needs_transfer(source: &Entry, dest: &Entry, opts: CompareOpts) -> Option
         return None;
     }
     Some(Reason::MtimeDiffers { source: s, dest: d })
+}
+
+/// The quick check, with what `--checksum` learnt about the content where it learnt
+/// something: sizes that differ still decide first; then a content verdict decides; a copy
+/// the manifest no longer describes goes back to the quick check.
+pub fn judge(
+    source: &Entry,
+    dest: &Entry,
+    opts: CompareOpts,
+    content: Option<&Content>,
+) -> Result<Unchanged, Reason> {
+    let quick = |opts: CompareOpts| match needs_transfer(source, dest, opts) {
+        Some(r) => Err(r),
+        None if opts.size_only => Ok(Unchanged::SizeOnly),
+        None => Ok(Unchanged::QuickCheck),
+    };
+    let sizes_differ = source.size != dest.size && !source.rough_size && !dest.rough_size;
+    match content {
+        _ if sizes_differ => quick(opts),
+        Some(Content::Same(e)) => Ok(Unchanged::Content(*e)),
+        Some(Content::Differs(e)) => Err(Reason::ContentDiffers(*e)),
+        Some(Content::ServerChanged) => quick(opts).map_err(|r| Reason::ServerChanged(Box::new(r))),
+        None => quick(opts),
+    }
 }
 
 /// Whether the quick check calls this pair equal only because the remote side's time is
@@ -375,6 +458,55 @@ mod tests {
         for (name, source, dest, side, opts, want) in cases {
             assert_eq!(coarse_tie(&source, &dest, side, opts), want, "{name}");
         }
+    }
+
+    #[test]
+    fn content_verdicts_decide_after_sizes() {
+        let local = Entry::file(5, at(1_000_000, Exact));
+        let old = Entry::file(5, at(0, Second));
+        let m = Evidence::Manifest;
+        assert_eq!(
+            judge(&local, &old, STRICT, Some(&Content::Same(m))),
+            Ok(Unchanged::Content(m)),
+            "a fresh checkout's mtime does not matter"
+        );
+        assert_eq!(
+            judge(
+                &local,
+                &Entry::file(5, at(1_000_000, Second)),
+                STRICT,
+                Some(&Content::Differs(m))
+            ),
+            Err(Reason::ContentDiffers(m)),
+            "a same-size edit with an equal mtime is caught"
+        );
+        assert!(matches!(
+            judge(
+                &local,
+                &Entry::file(6, at(0, Second)),
+                STRICT,
+                Some(&Content::Same(m))
+            ),
+            Err(Reason::SizeDiffers { .. })
+        ));
+        assert!(matches!(
+            judge(&local, &old, STRICT, Some(&Content::ServerChanged)),
+            Err(Reason::ServerChanged(r)) if matches!(*r, Reason::MtimeDiffers { .. })
+        ));
+        assert_eq!(
+            judge(
+                &local,
+                &local.clone(),
+                STRICT,
+                Some(&Content::ServerChanged)
+            ),
+            Ok(Unchanged::QuickCheck)
+        );
+        assert_eq!(
+            judge(&local, &old, SIZE_ONLY, None),
+            Ok(Unchanged::SizeOnly)
+        );
+        assert_eq!(Unchanged::Content(m).to_string(), "sha256 matches manifest");
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct SyncJob {
     pub delete: bool,
     pub dry_run: bool,
     pub size_only: bool,
+    /// `--checksum`: content decides for files of the same size.
+    pub checksum: bool,
+    /// `--manifest`: where the deploy manifest lives, relative to the remote root.
+    pub manifest: String,
     pub filter: Filter,
     /// Delete excluded paths on the destination too: the destination is scanned unfiltered.
     pub delete_excluded: bool,
@@ -149,6 +153,11 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         delete: sync.delete || sync.delete_excluded,
         dry_run: sync.dry_run,
         size_only: sync.size_only,
+        checksum: sync.checksum,
+        manifest: sync
+            .manifest
+            .clone()
+            .unwrap_or_else(|| crate::manifest::DEFAULT_NAME.to_string()),
         filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
         delete_excluded: sync.delete_excluded,
         max_delete: sync.max_delete,

@@ -4,6 +4,7 @@
 //! execute (`exec` on a `remote::Pool`) → report (`report`, `progress`).
 
 pub mod app;
+pub mod checksum;
 pub mod cli;
 pub mod compare;
 pub mod config;
@@ -11,11 +12,13 @@ pub mod error;
 pub mod event;
 pub mod exec;
 pub mod filter;
+pub mod hash;
 pub mod init;
 pub mod interrupt;
 pub mod local;
 pub mod lock;
 pub mod log;
+pub mod manifest;
 pub mod netrc;
 pub mod path;
 pub mod plan;

@@ -4,7 +4,9 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::compare::{CompareOpts, Reason, Side, coarse_tie, needs_transfer};
+use std::collections::BTreeMap;
+
+use crate::compare::{CompareOpts, Content, Reason, Side, Unchanged, coarse_tie, judge};
 use crate::path::RelPath;
 use crate::tree::{Entry, Kind, Tree, part_name};
 
@@ -146,6 +148,8 @@ pub struct PlanOpts {
     /// Continue partial transfers of files at least this large; `None` never continues
     /// (no `--continue`, or the server has no REST STREAM).
     pub resume_min: Option<u64>,
+    /// Keep why each file on both sides is left alone ([`Plan::unchanged`]), for `-v`.
+    pub explain: bool,
 }
 
 /// What to do, phase by phase. The executor runs the phases in this order.
@@ -163,6 +167,8 @@ pub struct Plan {
     /// Extras to remove (`--delete` only): files first, then directories deepest first.
     pub deletes: Vec<Action>,
     pub conflicts: Vec<Conflict>,
+    /// Files on both sides left alone, and why: only with [`PlanOpts::explain`].
+    pub unchanged: Vec<(RelPath, Unchanged)>,
 }
 
 impl Plan {
@@ -208,6 +214,16 @@ pub fn coarse_ties(source: &Tree, dest: &Tree, opts: PlanOpts) -> Vec<RelPath> {
 /// are unknown), and nothing is deleted below a directory that could not be read on either
 /// side, nor where the source has an entry it skipped (a symlink of the same name). Without `--delete` a file/directory conflict is reported and its subtree left alone.
 pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
+    plan_with(source, dest, opts, &BTreeMap::new())
+}
+
+/// [`plan`], with what `--checksum` found out about the content of files on both sides.
+pub fn plan_with(
+    source: &Tree,
+    dest: &Tree,
+    opts: PlanOpts,
+    content: &BTreeMap<RelPath, Content>,
+) -> Plan {
     let mut plan = Plan {
         direction: opts.direction,
         create_root: !dest.root_exists,
@@ -216,11 +232,13 @@ pub fn plan(source: &Tree, dest: &Tree, opts: PlanOpts) -> Plan {
         transfers: Vec::new(),
         deletes: Vec::new(),
         conflicts: Vec::new(),
+        unchanged: Vec::new(),
     };
     let mut merge = Merge {
         source,
         dest,
         opts,
+        content,
         transfer_op: match opts.direction {
             Direction::Push => Op::Upload,
             Direction::Pull => Op::Download,
@@ -282,6 +300,7 @@ struct Merge<'a> {
     source: &'a Tree,
     dest: &'a Tree,
     opts: PlanOpts,
+    content: &'a BTreeMap<RelPath, Content>,
     transfer_op: Op,
     /// Source subtrees left alone because of a conflict.
     blocked: Vec<RelPath>,
@@ -305,9 +324,14 @@ impl Merge<'_> {
             None => Reason::Missing,
             Some(d) if d.kind == s.kind => match s.kind {
                 Kind::Dir => return,
-                Kind::File => match needs_transfer(s, d, self.opts.compare) {
-                    Some(reason) => reason,
-                    None => return,
+                Kind::File => match judge(s, d, self.opts.compare, self.content.get(path)) {
+                    Err(reason) => reason,
+                    Ok(why) => {
+                        if self.opts.explain {
+                            plan.unchanged.push((path.clone(), why));
+                        }
+                        return;
+                    }
                 },
             },
             Some(d) => {
@@ -447,6 +471,7 @@ mod tests {
 
     fn opts(delete: bool) -> PlanOpts {
         PlanOpts {
+            explain: false,
             direction: Direction::Push,
             delete,
             compare: CompareOpts {
@@ -661,6 +686,7 @@ mod tests {
         assert_eq!(gone, [".orphan.ftpmirror-part"]);
 
         let never = PlanOpts {
+            explain: false,
             resume_min: None,
             ..opts(false)
         };

@@ -5,19 +5,25 @@ use std::thread;
 
 use anyhow::anyhow;
 
+use crate::checksum::{self, Checking, Method};
 use crate::compare::CompareOpts;
 use crate::config::{Config, Job, SyncJob};
 use crate::error::{EXIT_PARTIAL, EXIT_USAGE, Error};
+use crate::event::Event;
 use crate::exec::Executor;
 use crate::filter::Filter;
 use crate::local;
 use crate::log::RunLog;
-use crate::plan::{Direction, Plan, PlanOpts, plan};
+use crate::manifest;
+use crate::path::RelPath;
+use crate::plan::Op;
+use crate::plan::{Direction, Plan, PlanOpts, plan_with};
 use crate::progress::Progress;
 use crate::remote::{Pool, clock, walk::walk};
 use crate::report::Report;
 use crate::summary;
-use crate::tree::{Kind, Tree};
+use crate::tree::{Kind, Precision, Tree};
+use std::collections::BTreeMap;
 
 /// Runs the configured job and returns its exit code. Everything the user sees goes through
 /// `Progress` (terminal and `--log-file`); `--summary-json` is written last.
@@ -239,15 +245,25 @@ fn refine_coarse_times(
     local: &Tree,
     remote: &mut Tree,
     opts: PlanOpts,
+    vouched: &[RelPath],
     progress: &mut Progress,
 ) {
     if !pool.caps().mdtm {
         return;
     }
-    let ties = match opts.direction {
+    let mut ties = match opts.direction {
         Direction::Push => crate::plan::coarse_ties(local, remote, opts),
         Direction::Pull => crate::plan::coarse_ties(remote, local, opts),
     };
+    // A manifest record is checked against the server's time to the second.
+    let coarse = |p: &RelPath| {
+        remote
+            .get(p)
+            .is_some_and(|e| e.mtime.is_none_or(|m| m.precision > Precision::Second))
+    };
+    ties.extend(vouched.iter().filter(|p| coarse(p)).cloned());
+    ties.sort();
+    ties.dedup();
     if ties.is_empty() {
         return;
     }
@@ -300,7 +316,13 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         let remote = list_remote(&pool, remote_filter, progress);
         (h.join().expect("scan thread panicked"), remote)
     });
-    let local = local.map_err(Error::usage)?;
+    let mut local = local.map_err(Error::usage)?;
+    // ftpmirror's own state on the server (the manifest) is never mirrored or deleted.
+    let manifest_rel = RelPath::parse(&job.manifest).ok();
+    for t in [&mut local, &mut remote] {
+        t.entries
+            .retain(|p, _| !manifest::is_own(p, manifest_rel.as_ref()));
+    }
     list_times_to_utc(cfg, &pool, &mut remote, progress);
     if !remote.root_exists {
         if job.direction == Direction::Pull {
@@ -333,8 +355,21 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
                 || mdtm_write == Some(true),
         },
         resume_min: job.resume_min.filter(|_| pool.caps().rest_stream),
+        explain: progress.verbose() && job.dry_run || cfg.output.verbose > 1,
     };
-    refine_coarse_times(&pool, &local, &mut remote, opts, progress);
+    let checking = job.checksum.then(|| Checking::start(&pool, job, progress));
+    let vouched: Vec<RelPath> = match checking.as_ref().map(|c| &c.method) {
+        Some(Method::Manifest { old: Some(m), .. }) => checksum::candidates(&local, &remote)
+            .into_iter()
+            .filter(|p| m.get(p).is_some())
+            .collect(),
+        _ => Vec::new(),
+    };
+    refine_coarse_times(&pool, &local, &mut remote, opts, &vouched, progress);
+    let content = match &checking {
+        Some(c) => c.content(&pool, job, &local, &remote, progress),
+        None => BTreeMap::new(),
+    };
     let (source, dest) = match job.direction {
         Direction::Push => (&local, &remote),
         Direction::Pull => (&remote, &local),
@@ -363,7 +398,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             }
         )));
     }
-    let plan = plan(source, dest, opts);
+    let plan = plan_with(source, dest, opts, &content);
     for c in &plan.conflicts {
         report.problems.push(format!("conflict: {c}"));
     }
@@ -387,6 +422,9 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         for a in plan.actions() {
             progress.line(&a.to_string());
         }
+        for (path, why) in &plan.unchanged {
+            progress.line(&format!("unchanged {path}  ({why})"));
+        }
     }
     if job.dry_run {
         let summary = dry_run_summary(&plan);
@@ -407,15 +445,29 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     };
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
+    let mut uploaded = Vec::new();
+    let planned = &plan;
     thread::scope(|s| {
         let executor = Executor::new(&pool, job, mdtm_write, tx);
-        s.spawn(move || executor.execute(&plan, hold_deletes));
+        s.spawn(move || executor.execute(planned, hold_deletes));
         for ev in rx {
             report.record(&ev);
             progress.on_event(&ev);
+            if let Event::Done {
+                op: Op::Upload,
+                path,
+                result: Ok(()),
+                ..
+            } = &ev
+            {
+                uploaded.push(path.clone());
+            }
         }
     });
     progress.finish();
+    if let Some(c) = &checking {
+        c.finish(&pool, job, &plan, &content, &uploaded, opts, progress);
+    }
     pool.close();
     print_failures(&report, progress);
     let summary = report.summary();

@@ -3344,6 +3344,8 @@ mod interop {
         /// The kinds of batching this daemon may turn off in a run (`-v`: "batching off
         /// for ..."); every other kind must stay on for the whole run.
         may_turn_off: &'static [&'static str],
+        /// FEAT offers a hash command, so `--checksum` needs no manifest.
+        server_hash: bool,
         /// Sessions for the `--active` step.
         active_sessions: &'static str,
         /// A no-change run may need a retry (see `clean_of_retries`).
@@ -3354,6 +3356,7 @@ mod interop {
     /// connection during a transfer: every kind of batching stays on.
     const FORKING: Expect = Expect {
         sets_mtimes: true,
+        server_hash: false,
         may_turn_off: &[],
         active_sessions: "4",
         may_retry: false,
@@ -3551,6 +3554,43 @@ mod interop {
         for f in ["index.html", "a/b/c/deep file.txt"] {
             assert_eq!(secs(mtime(&solo, f)), secs(mtime(&back, f)), "{name}: {f}");
         }
+
+        // A CI deploy: a fresh checkout (every mtime new) sends only the one edit, by the
+        // server's hash where it has one, else by the manifest the first deploy wrote.
+        let checkout = |later: u64| {
+            let now = std::time::SystemTime::now() + std::time::Duration::from_secs(later);
+            for e in walkdir::WalkDir::new(&local) {
+                let e = e.unwrap();
+                if e.file_type().is_file() {
+                    let rel = e.path().strip_prefix(&local).unwrap();
+                    set_mtime(&local, rel.to_str().unwrap(), now);
+                }
+            }
+        };
+        checkout(100);
+        let out = run(&["push", "--checksum", "-v", l, &url]);
+        assert_eq!(out.code, 0, "{name} first --checksum push: {}", out.all());
+        let how = match expect.server_hash {
+            true => "--checksum: the server hashes its copies",
+            false => "--checksum: no hash command here; the manifest",
+        };
+        assert!(out.stdout.contains(how), "{name}: {}", out.all());
+        assert_same_tree_but(&local, &site, &[".ftpmirror-manifest.json"]);
+        checkout(200);
+        let out = run(&["push", "--checksum", "--delete", l, &url]);
+        assert_eq!(out.code, 0, "{name} --checksum push: {}", out.all());
+        assert!(out.actions("upload").is_empty(), "{name}: {}", out.all());
+        assert!(out.actions("delete").is_empty(), "{name}: {}", out.all());
+        write(&local, "css/site.css", b"body { color: red! }\n");
+        checkout(300);
+        let out = run(&["push", "--checksum", l, &url]);
+        assert_eq!(
+            out.actions("upload"),
+            ["css/site.css"],
+            "{name}: {}",
+            out.all()
+        );
+        assert_same_tree_but(&local, &site, &[".ftpmirror-manifest.json"]);
     }
 
     /// pure-ftpd requiring TLS on control and data connections (OpenSSL on its side, our
@@ -3661,6 +3701,8 @@ mod interop {
             daemons::proftpd,
             Expect {
                 sets_mtimes: true,
+                // mod_digest, which Debian's proftpd-core ships.
+                server_hash: std::path::Path::new("/usr/lib/proftpd/mod_digest.so").exists(),
                 may_turn_off: &["listings sent ahead"],
                 active_sessions: "4",
                 may_retry: true,
@@ -3682,6 +3724,7 @@ mod interop {
     /// the first one announced.
     const EVENT_DRIVEN: Expect = Expect {
         sets_mtimes: true,
+        server_hash: false,
         may_turn_off: &["listings sent ahead"],
         active_sessions: "4",
         may_retry: false,
@@ -3716,6 +3759,7 @@ mod interop {
             daemons::inetutils,
             Expect {
                 sets_mtimes: false,
+                server_hash: false,
                 may_turn_off: &[],
                 active_sessions: "4",
                 may_retry: false,

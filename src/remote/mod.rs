@@ -16,7 +16,9 @@ use suppaftp::FtpError;
 use suppaftp::types::Response;
 
 pub use pool::Pool;
-pub use session::{Caps, Carried, CarryState, Learned, Redo, Session, StepError, TimeCommand};
+pub use session::{
+    Caps, Carried, CarryState, HashCommand, Learned, Redo, Session, StepError, TimeCommand,
+};
 
 /// A password that never shows up in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]

@@ -235,7 +235,8 @@ fn launch(
     }
 }
 
-/// proftpd with MLSD and MFMT (mod_facts), a file-based virtual user, chrooted to its root.
+/// proftpd with MLSD and MFMT (mod_facts), HASH (mod_digest, where installed), a file-based
+/// virtual user, chrooted to its root.
 pub fn proftpd(ip: Ip) -> Option<Daemon> {
     let Some(binary) = installed("proftpd") else {
         return missing("proftpd");
@@ -274,6 +275,16 @@ pub fn proftpd(ip: Ip) -> Option<Daemon> {
         addr = ip.addr(),
         d = d.display()
     );
+    // mod_digest (Debian's proftpd-core ships it): HASH, XSHA256 and kin, for --checksum.
+    let digest = Path::new("/usr/lib/proftpd/mod_digest.so");
+    let text = if digest.exists() {
+        format!(
+            "{text}ModulePath /usr/lib/proftpd\nLoadModule mod_digest.c\n\
+             <IfModule mod_digest.c>\nDigestEngine on\n</IfModule>\n"
+        )
+    } else {
+        text
+    };
     std::fs::write(&conf, text).unwrap();
     let mut cmd = Command::new(binary);
     cmd.args(["-n", "-c"]).arg(&conf);

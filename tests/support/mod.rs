@@ -110,6 +110,7 @@ pub fn run_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         .env("HOME", home)
         .env("XDG_RUNTIME_DIR", home)
         .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_CACHE_HOME")
         .env_remove("FTPMIRROR_CONFIG")
         .env_remove("FTPMIRROR_PASSWORD")
         .stdin(Stdio::null())
@@ -228,7 +229,15 @@ pub fn sample_tree(root: &Path, big: bool) {
 }
 
 pub fn assert_same_tree(a: &Path, b: &Path) {
-    let (sa, sb) = (snapshot(a), snapshot(b));
+    assert_same_tree_but(a, b, &[]);
+}
+
+/// [`assert_same_tree`], leaving out `own` (ftpmirror's state, such as the manifest) in `b`.
+pub fn assert_same_tree_but(a: &Path, b: &Path, own: &[&str]) {
+    let (sa, mut sb) = (snapshot(a), snapshot(b));
+    for o in own {
+        sb.remove(*o);
+    }
     let keys_a: Vec<_> = sa.keys().collect();
     let keys_b: Vec<_> = sb.keys().collect();
     assert_eq!(

@@ -85,6 +85,11 @@ pub struct Behaviour {
     /// A SIZE that arrives in one write with the command before it is answered 500, as a
     /// server that takes one command at a time and drops the rest might.
     pub size_one_at_a_time: bool,
+    /// HASH (SHA-256 once `OPTS HASH SHA-256` chose it; MD5 before) and XSHA256 answer with
+    /// the digest of other bytes than the file holds, as a broken or lying server might.
+    pub hash_lies: bool,
+    /// HASH and XSHA256 answer `250` without a digest.
+    pub hash_garbage: bool,
 }
 
 impl Default for Behaviour {
@@ -113,6 +118,8 @@ impl Default for Behaviour {
             mlsd_without_size: false,
             vms: false,
             size_one_at_a_time: false,
+            hash_lies: false,
+            hash_garbage: false,
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -396,6 +403,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
     let mut prot_p = false;
     let mut cwd = "/".to_string();
     let mut rename_from: Option<String> = None;
+    let mut hash_algo = "MD5".to_string();
     let mut offset = 0usize;
     let mut pasv: Option<TcpListener> = None;
     let mut active: Option<std::net::SocketAddr> = None;
@@ -462,7 +470,39 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 }
                 r + "211 End"
             }
+            "OPTS" if arg.to_ascii_uppercase().starts_with("HASH ") => {
+                hash_algo = arg[5..].trim().to_ascii_uppercase();
+                format!("200 {hash_algo}")
+            }
             "OPTS" => "202 UTF8 is always on".into(),
+            "HASH" | "XSHA256" => match st.lock().unwrap().nodes.get(&abs(arg)) {
+                Some(Node::File { data, .. }) => {
+                    let mut bytes = data.clone();
+                    if b.hash_lies {
+                        bytes.push(b'!');
+                    }
+                    let sha256 = |d: &[u8]| -> String {
+                        ring::digest::digest(&ring::digest::SHA256, d)
+                            .as_ref()
+                            .iter()
+                            .map(|x| format!("{x:02x}"))
+                            .collect()
+                    };
+                    match (cmd.to_ascii_uppercase().as_str(), hash_algo.as_str()) {
+                        _ if b.hash_garbage => "250 digest unavailable".into(),
+                        ("XSHA256", _) => format!("250 {}", sha256(&bytes).to_uppercase()),
+                        (_, "SHA-256") => format!(
+                            "213-Computing SHA-256 digest\r\n213 SHA-256 0-{} {} {arg}",
+                            data.len(),
+                            sha256(&bytes)
+                        ),
+                        // Only SHA-256 is computed here; MD5 is claimed with a dummy digest.
+                        _ => format!("213 MD5 0-{} {} {arg}", data.len(), "0".repeat(32)),
+                    }
+                }
+                Some(Node::Dir) => format!("553 {arg}: not a regular file"),
+                None => format!("550 {arg}: no such file"),
+            },
             "MLST" if b.mlsd => match st.lock().unwrap().nodes.get(&abs(arg)) {
                 Some(n) => format!(
                     "250-Listing\r\n {}\r\n250 End",

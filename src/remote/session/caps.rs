@@ -8,6 +8,64 @@ use suppaftp::FtpResult;
 use suppaftp::types::Response;
 
 use super::control::code;
+use crate::hash::Algo;
+
+/// How this server hashes a file for `--checksum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashCommand {
+    /// `HASH path` (draft-bryan-ftpext-hash). `current`: FEAT marked this algorithm as the
+    /// session's choice (`SHA-256*`); otherwise `OPTS HASH` selects it first.
+    Hash { algo: Algo, current: bool },
+    /// `XSHA256 path` and kin, one algorithm each.
+    X(Algo),
+}
+
+impl HashCommand {
+    pub fn algo(self) -> Algo {
+        match self {
+            HashCommand::Hash { algo, .. } | HashCommand::X(algo) => algo,
+        }
+    }
+
+    /// The verb, for `-v` and errors.
+    pub fn verb(self) -> &'static str {
+        match self {
+            HashCommand::Hash { .. } => "HASH",
+            HashCommand::X(a) => a.x_command(),
+        }
+    }
+
+    /// From FEAT: HASH with SHA-256, else SHA-1, else MD5; then XSHA256, XSHA1, XMD5, XCRC;
+    /// HASH's CRC32 last of all.
+    fn choose(features: &[(String, String)]) -> Option<HashCommand> {
+        let has = |k: &str| features.iter().any(|(f, _)| f == k);
+        let offered: Vec<(Algo, bool)> = features
+            .iter()
+            .filter(|(k, _)| k == "HASH")
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|name| {
+                let current = name.ends_with('*');
+                Algo::from_name(name.trim_end_matches('*').trim()).map(|a| (a, current))
+            })
+            .collect();
+        let hash = |algo: Algo| {
+            offered
+                .iter()
+                .find(|(a, _)| *a == algo)
+                .map(|&(algo, current)| HashCommand::Hash { algo, current })
+        };
+        [Algo::Sha256, Algo::Sha1, Algo::Md5]
+            .into_iter()
+            .find_map(hash)
+            .or_else(|| {
+                Algo::PREFERRED
+                    .into_iter()
+                    .find(|a| has(a.x_command()))
+                    .map(HashCommand::X)
+            })
+            .or_else(|| hash(Algo::Crc32))
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caps {
@@ -20,6 +78,8 @@ pub struct Caps {
     pub utf8: bool,
     pub epsv: bool,
     pub rest_stream: bool,
+    /// A command that hashes a file on the server, if FEAT lists one.
+    pub hash: Option<HashCommand>,
     /// FEAT answered with a list. Without one, what matters is probed.
     pub feat: bool,
 }
@@ -47,6 +107,7 @@ impl Caps {
             utf8: has("UTF8"),
             epsv: has("EPSV"),
             rest_stream: features.iter().any(|(k, v)| k == "REST" && v == "STREAM"),
+            hash: HashCommand::choose(&features),
             feat: true,
         }
     }
@@ -64,6 +125,7 @@ impl Caps {
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
+        .chain(self.hash.map(HashCommand::verb))
         .collect()
     }
 }
@@ -129,5 +191,44 @@ mod tests {
         ));
         assert_eq!(bare.names(), Vec::<&str>::new());
         assert!(bare.feat);
+    }
+
+    #[test]
+    fn the_strongest_hash_command_is_chosen() {
+        let feat = |lines: &str| {
+            let body = format!("211-Features:\r\n{lines}211 End\r\n");
+            Caps::from_feat(&Response::new(Status::from(211), body.into_bytes())).hash
+        };
+        // proftpd 1.3.8 with mod_digest.
+        assert_eq!(
+            feat(" HASH CRC32;MD5;SHA-1*;SHA-256;SHA-512;\r\n XCRC\r\n XMD5\r\n XSHA256\r\n"),
+            Some(HashCommand::Hash {
+                algo: Algo::Sha256,
+                current: false
+            })
+        );
+        assert_eq!(
+            feat(" HASH SHA-256*;MD5\r\n"),
+            Some(HashCommand::Hash {
+                algo: Algo::Sha256,
+                current: true
+            })
+        );
+        assert_eq!(
+            feat(" XMD5\r\n XSHA1\r\n"),
+            Some(HashCommand::X(Algo::Sha1))
+        );
+        assert_eq!(
+            feat(" HASH CRC32*\r\n XCRC\r\n"),
+            Some(HashCommand::X(Algo::Crc32))
+        );
+        assert_eq!(
+            feat(" HASH CRC32*\r\n"),
+            Some(HashCommand::Hash {
+                algo: Algo::Crc32,
+                current: true
+            })
+        );
+        assert_eq!(feat(" MDTM\r\n"), None);
     }
 }

@@ -122,6 +122,7 @@ impl Session {
             peer,
             pasv_note: ep.pasv_note.clone(),
             list_clock: ep.list_clock,
+            hash_selected: None,
         })
     }
 

@@ -46,7 +46,7 @@ use anyhow::Result;
 use suppaftp::types::Response;
 use suppaftp::{FtpError, FtpResult};
 
-pub use caps::{Caps, Learned};
+pub use caps::{Caps, HashCommand, Learned};
 pub use carry::{Carried, CarryState};
 
 use super::proven::{Batching, Proven};
@@ -90,6 +90,8 @@ pub struct Session {
     pasv_note: Arc<OnceLock<String>>,
     /// The server's clock, as seconds east of UTC, for dates without a year.
     list_clock: i64,
+    /// The algorithm `OPTS HASH` selected on this session, if it was sent.
+    hash_selected: Option<crate::hash::Algo>,
 }
 
 /// A batched step met an anomaly: redo it now, unbatched, on a fresh connection. Not a

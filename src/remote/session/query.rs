@@ -7,8 +7,8 @@ use anyhow::Result;
 use suppaftp::FtpError;
 use suppaftp::types::Response;
 
-use super::Session;
 use super::control::code;
+use super::{HashCommand, Session};
 use crate::remote::Redo;
 use crate::remote::proven::{Batching, Engaged};
 
@@ -29,6 +29,36 @@ impl Session {
             550 => Some(None),
             _ => super::mdtm_time(r).map(Some),
         })
+    }
+
+    /// The digest of each of `paths` by `cmd` (lower-case hex), `None` where the server has
+    /// none to give (550: gone, 553: not a plain file, or a reply no digest can be read
+    /// from). A command the server does not know (500, 502, 504) is an error.
+    pub fn hashes(&mut self, cmd: HashCommand, paths: &[String]) -> Result<Vec<Option<String>>> {
+        let algo = cmd.algo();
+        if let HashCommand::Hash { current: false, .. } = cmd
+            && self.hash_selected != Some(algo)
+        {
+            let line = format!("OPTS HASH {}", algo.name());
+            self.ask(line.clone(), &[200])
+                .map_err(|e| self.fail("OPTS HASH", algo.name(), &e))?;
+            self.hash_selected = Some(algo);
+        }
+        let answers = self.queries(cmd.verb(), paths, |r| digest_of(r, cmd))?;
+        answers
+            .into_iter()
+            .zip(paths)
+            .map(|(a, path)| match a {
+                Some(Digest::Hex(h)) => Ok(Some(h)),
+                Some(Digest::Refused(code)) => Err(anyhow::anyhow!(
+                    "{}: the server refused {} {} ({code})",
+                    self.label,
+                    cmd.verb(),
+                    crate::remote::escape(path)
+                )),
+                None => Ok(None),
+            })
+            .collect()
     }
 
     /// `verb path` for each of `paths`, each reply read by `answer` (`Some(None)` for "has
@@ -91,6 +121,40 @@ impl Session {
         }
         Ok(out)
     }
+}
+
+/// What a hash command's reply said.
+enum Digest {
+    Hex(String),
+    /// The command is unknown or turned off here: 500, 502, 504.
+    Refused(u32),
+}
+
+/// A HASH reply (`213 SHA-256 0-12 a948…447 /a.txt`, the last line of a multi-line reply)
+/// or an X command's (`250 A948…447`; some servers add the path): `Some(None)` for a refusal
+/// of this file or a reply without a digest of the right algorithm and length.
+fn digest_of(r: &Response, cmd: HashCommand) -> Option<Option<Digest>> {
+    let c = code(r);
+    if matches!(c, 500 | 502 | 504) {
+        return Some(Some(Digest::Refused(c)));
+    }
+    if !matches!(c, 213 | 250 | 251) {
+        return (400..600).contains(&c).then_some(None);
+    }
+    let text = String::from_utf8_lossy(&r.body);
+    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    let mut words = last.get(4..)?.split_whitespace();
+    let algo = cmd.algo();
+    let hex = match cmd {
+        HashCommand::Hash { .. } => {
+            let named = words.next().and_then(crate::hash::Algo::from_name);
+            let _range = words.next();
+            words.next().filter(|_| named == Some(algo))
+        }
+        HashCommand::X(_) => words.find(|w| w.len() == algo.hex_len()),
+    };
+    let hex = hex.filter(|h| h.len() == algo.hex_len() && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    Some(hex.map(|h| Digest::Hex(h.to_ascii_lowercase())))
 }
 
 /// A SIZE reply: `Some(Some(n))` for 213 and a number, `Some(None)` for 550, `None` for
