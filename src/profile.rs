@@ -19,35 +19,6 @@ use crate::plan::{Direction, MaxDelete};
 pub const CONFIG_ENV: &str = "FTPMIRROR_CONFIG";
 pub const FILE_NAME: &str = "ftpmirror.yaml";
 
-/// Every key a profile (or `defaults:`) may have; each means what the CLI flag of the same
-/// name means.
-pub const KEYS: &[&str] = &[
-    "direction",
-    "local",
-    "remote",
-    "user",
-    "password",
-    "password_file",
-    "netrc_file",
-    "delete",
-    "dry_run",
-    "size_only",
-    "checksum",
-    "manifest",
-    "parallel",
-    "mode",
-    "timeout",
-    "include",
-    "exclude",
-    "exclude_from",
-    "delete_excluded",
-    "max_delete",
-    "log_file",
-    "summary_json",
-    "quiet",
-    "verbose",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DirectionKey {
@@ -636,11 +607,13 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> anyhow::Error {
         .unwrap_or_default();
     if let Some(rest) = what.strip_prefix("unknown field `") {
         let key = rest.split('`').next().unwrap_or("");
-        let candidates: &[&str] = if key_path.is_some() {
-            KEYS
-        } else {
-            &["defaults", "profiles"]
-        };
+        // serde names every key it knows ("expected one of `direction`, `local`, ..."):
+        // the hints come from the same struct the keys are read into, so they cannot drift.
+        let known: Vec<&str> = rest
+            .split_once("expected ")
+            .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        let candidates: &[&str] = &known;
         let hint = candidates
             .iter()
             .map(|k| (strsim::jaro_winkler(key, k), k))
@@ -721,6 +694,8 @@ profiles:
     exclude: ['*.map']
     mode: active
     max_delete: 10%
+    checksum: true
+    manifest: ../site.ftpmirror-manifest.json
   backup:
     direction: pull
     local: /srv/backup
@@ -744,6 +719,11 @@ profiles:
         assert_eq!(r.conn.timeout, Some(Duration::from_secs(10)));
         assert_eq!(r.sync_args.max_delete, Some(MaxDelete::Percent(10)));
         assert!(!r.sync_args.dry_run);
+        assert!(r.sync_args.checksum);
+        assert_eq!(
+            r.sync_args.manifest.as_deref(),
+            Some("../site.ftpmirror-manifest.json")
+        );
 
         let r = f
             .request(
@@ -822,6 +802,29 @@ profiles:
             let got = err(text);
             assert!(got.starts_with(want), "\n got: {got}\nwant: {want}");
             assert_eq!(got.lines().count(), 1, "{got}");
+        }
+    }
+
+    /// Every key gets its "did you mean", not only the ones a hand-kept list remembered.
+    #[test]
+    fn every_misspelt_key_gets_a_suggestion() {
+        for (typo, key) in [
+            ("insecre", "insecure"),
+            ("retires", "retries"),
+            ("pin_sha265", "pin_sha256"),
+            ("time_ofset", "time_offset"),
+            ("allow_empty_sorce", "allow_empty_source"),
+            ("no_temp_uplod", "no_temp_upload"),
+            ("ca_fil", "ca_file"),
+            ("retry_dely", "retry_delay"),
+            ("continu", "continue"),
+            ("checksun", "checksum"),
+            ("manifets", "manifest"),
+        ] {
+            let text = format!("profiles:\n  site:\n    {typo}: 1\n");
+            let (_dir, f) = load(&text);
+            let e = format!("{:#}", f.unwrap_err());
+            assert!(e.contains(&format!("did you mean '{key}'?")), "{typo}: {e}");
         }
     }
 

@@ -55,6 +55,14 @@ fn assert_site_on(srv: &Scripted, local: &Path) {
 /// MLSD and MFMT, HASH offering SHA-256 (MD5 is the session's default, so `OPTS HASH`
 /// must choose it).
 fn hashing(lies: bool, garbage: bool) -> Scripted {
+    hashing_with(Behaviour {
+        hash_lies: lies,
+        hash_garbage: garbage,
+        ..Behaviour::default()
+    })
+}
+
+fn hashing_with(b: Behaviour) -> Scripted {
     Scripted::start(Behaviour {
         feat: vec![
             "SIZE",
@@ -65,9 +73,7 @@ fn hashing(lies: bool, garbage: bool) -> Scripted {
             "HASH SHA-256;MD5*",
         ],
         mlsd: true,
-        hash_lies: lies,
-        hash_garbage: garbage,
-        ..Behaviour::default()
+        ..b
     })
 }
 
@@ -138,6 +144,40 @@ fn a_lying_hash_costs_uploads_and_a_broken_one_falls_back_to_the_quick_check() {
         assert_eq!(out.actions("upload").len(), 12, "{}", out.all());
         assert_site_on(&srv, &local);
     }
+}
+
+/// FEAT lists HASH, the command says 502: one warning, and the quick check decides.
+#[test]
+fn a_refused_hash_command_is_one_warning_not_a_failure() {
+    let srv = hashing_with(Behaviour {
+        hash_refused: true,
+        ..Behaviour::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    site(&local);
+    assert_eq!(push(home.path(), &srv, &[]).code, 0);
+    let out = push(home.path(), &srv, &["-j", "4"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.actions("upload").is_empty(),
+        "unchanged mtimes: {}",
+        out.all()
+    );
+    assert_eq!(
+        out.stderr.matches("the server refused HASH").count(),
+        1,
+        "{}",
+        out.all()
+    );
+    write(
+        &local,
+        "d1/page04.html",
+        b"<p>page 04, version B, longer</p>",
+    );
+    let out = push(home.path(), &srv, &[]);
+    assert_eq!(out.actions("upload"), ["d1/page04.html"], "{}", out.all());
+    assert_site_on(&srv, &local);
 }
 
 /// vsftpd-like: LIST only (minute precision, local time 2 h ahead), no MFMT but
@@ -237,6 +277,34 @@ fn the_manifest_makes_a_checkout_deploy_send_only_what_changed() {
     let out = push(home.path(), &srv, &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.actions("upload"), ["d2/page05.html"], "{}", out.all());
+    assert_site_on(&srv, &local);
+}
+
+/// vsftpd lists files older than six months with a date only; with the manifest, the
+/// server's copy is checked against the record to the second (MDTM), and the local edit
+/// that kept the size and moved the mtime back a day is caught.
+#[test]
+fn a_date_only_listing_with_the_manifest_still_catches_a_same_size_edit() {
+    let srv = listing_only();
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    site(&local);
+    let jan_24 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_706_097_600);
+    for i in 0..12 {
+        set_mtime(&local, &format!("d{}/page{i:02}.html", i % 3), jan_24);
+    }
+    assert_eq!(push(home.path(), &srv, &[]).code, 0);
+    assert_eq!(manifest_files(&srv).len(), 12);
+    let same = push(home.path(), &srv, &[]);
+    assert!(same.actions("upload").is_empty(), "{}", same.all());
+    write(&local, "d2/page08.html", b"<p>page 08, version B</p>");
+    set_mtime(
+        &local,
+        "d2/page08.html",
+        jan_24 - Duration::from_secs(86_400),
+    );
+    let out = push(home.path(), &srv, &[]);
+    assert_eq!(out.actions("upload"), ["d2/page08.html"], "{}", out.all());
     assert_site_on(&srv, &local);
 }
 

@@ -90,6 +90,8 @@ pub struct Behaviour {
     pub hash_lies: bool,
     /// HASH and XSHA256 answer `250` without a digest.
     pub hash_garbage: bool,
+    /// HASH and XSHA256 answer `502`, though FEAT lists them (turned off in the config).
+    pub hash_refused: bool,
 }
 
 impl Default for Behaviour {
@@ -120,6 +122,7 @@ impl Default for Behaviour {
             size_one_at_a_time: false,
             hash_lies: false,
             hash_garbage: false,
+            hash_refused: false,
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -475,6 +478,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 format!("200 {hash_algo}")
             }
             "OPTS" => "202 UTF8 is always on".into(),
+            "HASH" | "XSHA256" if b.hash_refused => "502 command not implemented".into(),
             "HASH" | "XSHA256" => match st.lock().unwrap().nodes.get(&abs(arg)) {
                 Some(Node::File { data, .. }) => {
                     let mut bytes = data.clone();

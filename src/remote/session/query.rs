@@ -45,16 +45,16 @@ impl Session {
             self.hash_selected = Some(algo);
         }
         let answers = self.queries(cmd.verb(), paths, |r| digest_of(r, cmd))?;
+        // One message for the whole run, whichever file it was: the command is off here.
         answers
             .into_iter()
-            .zip(paths)
-            .map(|(a, path)| match a {
+            .map(|a| match a {
                 Some(Digest::Hex(h)) => Ok(Some(h)),
                 Some(Digest::Refused(code)) => Err(anyhow::anyhow!(
-                    "{}: the server refused {} {} ({code})",
+                    "{}: the server refused {} ({code}) though FEAT lists it; those files \
+                     are compared by size and mtime",
                     self.label,
                     cmd.verb(),
-                    crate::remote::escape(path)
                 )),
                 None => Ok(None),
             })
