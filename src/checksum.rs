@@ -335,7 +335,11 @@ impl Checking {
         {
             let records = self.records(pool, job, plan, uploaded, opts, progress);
             let next = next(old.as_ref(), content, records);
-            if old.as_ref() != Some(&next) {
+            let changed = match old {
+                Some(old) => *old != next,
+                None => !next.files.is_empty(),
+            };
+            if changed {
                 match save(pool, remote, &next) {
                     Ok(()) if progress.verbose() => progress.line(&format!(
                         "--checksum: wrote the manifest {} ({} file(s))",

@@ -137,6 +137,9 @@ pub fn hash_bytes(algo: Algo, data: &[u8]) -> String {
     h.hex()
 }
 
+/// The most digests the cache keeps across runs (about 100 bytes each).
+const MAX_ENTRIES: usize = 500_000;
+
 /// What identifies one version of a local file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -162,7 +165,8 @@ impl Key {
 /// Local hashes, remembered across runs.
 pub struct Cache {
     path: Option<PathBuf>,
-    known: Mutex<HashMap<Key, String>>,
+    /// Each digest, and whether this run used it.
+    known: Mutex<HashMap<Key, (String, bool)>>,
     /// Files actually read this run (for `-v`, and for the tests: a no-change run reads none).
     read: std::sync::atomic::AtomicUsize,
     changed: std::sync::atomic::AtomicBool,
@@ -174,7 +178,12 @@ impl Cache {
         let known = path
             .as_deref()
             .and_then(|p| fs::read_to_string(p).ok())
-            .map(|text| text.lines().filter_map(parse_line).collect())
+            .map(|text| {
+                text.lines()
+                    .filter_map(parse_line)
+                    .map(|(k, hex)| (k, (hex, false)))
+                    .collect()
+            })
             .unwrap_or_default();
         Cache {
             path,
@@ -197,14 +206,15 @@ impl Cache {
     pub fn hash(&self, path: &Path, algo: Algo) -> io::Result<String> {
         let before = fs::metadata(path)?;
         let key = Key::of(&before, algo);
-        if let Some(hex) = self.lock().get(&key) {
+        if let Some((hex, used)) = self.lock().get_mut(&key) {
+            *used = true;
             return Ok(hex.clone());
         }
         let hex = hash_reader(algo, File::open(path)?)?;
         self.read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Written to while being read: the digest belongs to no version; do not keep it.
         if Key::of(&fs::metadata(path)?, algo) == key {
-            self.lock().insert(key, hex.clone());
+            self.lock().insert(key, (hex.clone(), true));
             self.changed
                 .store(true, std::sync::atomic::Ordering::Relaxed);
         }
@@ -227,8 +237,15 @@ impl Cache {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
+        let known = self.lock();
+        // Bounded: past this many, only what this run used is kept (deleted files and old
+        // versions go; another tree's files are hashed again once).
+        let keep_all = known.len() <= MAX_ENTRIES;
         let mut text = String::new();
-        for (k, hex) in self.lock().iter() {
+        for (k, (hex, used)) in known.iter() {
+            if !keep_all && !used {
+                continue;
+            }
             text.push_str(&format!(
                 "{} {} {} {} {} {hex}\n",
                 k.dev,
@@ -243,7 +260,7 @@ impl Cache {
         fs::rename(&tmp, path)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (String, bool)>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

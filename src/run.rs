@@ -255,11 +255,12 @@ fn refine_coarse_times(
         Direction::Push => crate::plan::coarse_ties(local, remote, opts),
         Direction::Pull => crate::plan::coarse_ties(remote, local, opts),
     };
-    // A manifest record is checked against the server's time to the second.
+    // A manifest record is checked against the listed time at its precision; a date alone
+    // (or no time) cannot tell one upload from another that day, so MDTM tells instead.
     let coarse = |p: &RelPath| {
         remote
             .get(p)
-            .is_some_and(|e| e.mtime.is_none_or(|m| m.precision > Precision::Second))
+            .is_some_and(|e| e.mtime.is_none_or(|m| m.precision == Precision::Day))
     };
     ties.extend(vouched.iter().filter(|p| coarse(p)).cloned());
     ties.sort();

@@ -46,7 +46,9 @@ struct Args {
     /// Tree presets: site, mirror, big.
     #[arg(long = "preset", value_delimiter = ',')]
     presets: Vec<String>,
-    /// Scenarios: push-initial, push-mutate, push-nochange, pull-initial.
+    /// Scenarios: push-initial, push-mutate, push-nochange, pull-initial, push-checkout (a CI
+    /// deploy: a fresh checkout, every mtime new, about 1% changed; ftpmirror with --checksum
+    /// against the manifest its previous deploy left).
     #[arg(long = "scenario", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Round-trip times in milliseconds; 0 is bare loopback without the proxy.
@@ -83,11 +85,12 @@ struct Args {
     bench: bool,
 }
 
-const SCENARIOS: [&str; 4] = [
+const SCENARIOS: [&str; 5] = [
     "push-initial",
     "push-mutate",
     "push-nochange",
     "pull-initial",
+    "push-checkout",
 ];
 
 fn main() {
@@ -393,6 +396,11 @@ impl<'a> Bench<'a> {
         }
         let stats = tree_stats(&base);
         let mutated = self.work.join(format!("{}-mutated", p.name));
+        // Per server: the manifest records the mtimes that server gave its copies.
+        let deployed = self
+            .work
+            .join(format!("{}-{}-deployed", self.daemon.name, p.name));
+        let checkout = self.work.join(format!("{}-checkout", p.name));
         let mut out = Vec::new();
         for kind in scenarios {
             let (way, source, moved_files, moved_bytes) = match kind.as_str() {
@@ -405,6 +413,14 @@ impl<'a> Bench<'a> {
                     }
                     let m = trees::mutate(p, &mutated, 7).expect("mutate");
                     (Way::Push, mutated.clone(), m.changed + m.added, m.bytes)
+                }
+                "push-checkout" => {
+                    self.deploy_with_manifest(&base, &deployed);
+                    let _ = std::fs::remove_dir_all(&checkout);
+                    copy_tree(&base, &checkout);
+                    let m = trees::mutate_with(p, &checkout, 7, true).expect("mutate");
+                    touch_all(&checkout);
+                    (Way::Push, checkout.clone(), m.changed + m.added, m.bytes)
                 }
                 other => panic!("unknown scenario {other}"),
             };
@@ -423,9 +439,15 @@ impl<'a> Bench<'a> {
                     commands: BTreeMap::new(),
                 })
                 .collect();
+            // The server as the last deploy left it: for push-checkout, with ftpmirror's manifest.
+            let start = if kind == "push-checkout" {
+                &deployed
+            } else {
+                &base
+            };
             for _ in 0..self.args.runs {
                 for row in rows.iter_mut() {
-                    self.one_run(kind, way, &base, &source, &expected, row);
+                    self.one_run(kind, way, start, &source, &expected, row);
                 }
             }
             if kind == "push-mutate" {
@@ -459,6 +481,42 @@ impl<'a> Bench<'a> {
         out
     }
 
+    /// The server as an ftpmirror `--checksum` deploy of `base` leaves it (the tree and the
+    /// manifest), kept in `deployed`; made once, on loopback.
+    fn deploy_with_manifest(&self, base: &Path, deployed: &Path) {
+        if deployed.exists() {
+            return;
+        }
+        let root = &self.daemon.root;
+        clear_dir(root);
+        let direct = Target {
+            host: "127.0.0.1".into(),
+            port: self.daemon.port,
+            rclone_pass: String::new(),
+            tls_pin: self.target.tls_pin.clone(),
+        };
+        let inv = tools::invocation(
+            Tool::Ftpmirror,
+            Way::Push,
+            base,
+            &direct,
+            self.args.parallel,
+            false,
+            true,
+        );
+        let ok = Command::new(&inv.argv[0])
+            .args(&inv.argv[1..])
+            .envs(inv.env.iter().map(|(k, v)| (k, v)))
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "the deploy that writes the manifest failed");
+        assert!(
+            root.join(".ftpmirror-manifest.json").exists(),
+            "no manifest after the first deploy"
+        );
+        copy_tree(root, deployed);
+    }
+
     /// Sets the server and the local side up, runs one tool once, checks the result.
     fn one_run(
         &self,
@@ -485,14 +543,20 @@ impl<'a> Bench<'a> {
                 (local.clone(), local.clone())
             }
         };
-        let inv = tools::invocation(
+        let mut inv = tools::invocation(
             row.tool,
             way,
             &local_arg,
             &self.target,
             self.args.parallel,
             false,
+            kind == "push-checkout",
         );
+        // A CI runner starts without ftpmirror's hash cache: every same-size file is read.
+        let cache = self.work.join("xdg-cache");
+        let _ = std::fs::remove_dir_all(&cache);
+        inv.env
+            .push(("XDG_CACHE_HOME".into(), cache.display().to_string()));
         if let Some(p) = &self.proxy {
             p.take_counts();
         }
@@ -575,6 +639,18 @@ fn tree_stats(root: &Path) -> trees::Stats {
     s
 }
 
+/// Every file's mtime set to now, as a fresh checkout leaves them.
+fn touch_all(root: &Path) {
+    let now = std::time::SystemTime::now();
+    for e in walkdir::WalkDir::new(root) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let f = std::fs::File::options().write(true).open(e.path()).unwrap();
+            f.set_modified(now).unwrap();
+        }
+    }
+}
+
 /// Empties a daemon's root, keeping the directory and its owner.
 fn clear_dir(root: &Path) {
     for e in std::fs::read_dir(root).unwrap() {
@@ -631,7 +707,7 @@ fn memory(args: &Args, tools: &[Tool], work: &Path, md: &mut String) {
             let local = work.join("local");
             let _ = std::fs::remove_dir_all(&local);
             std::fs::create_dir_all(&local).unwrap();
-            let inv = tools::invocation(tool, Way::Pull, &local, &bench.target, 4, true);
+            let inv = tools::invocation(tool, Way::Pull, &local, &bench.target, 4, true, false);
             let s = measure::run(&inv, work);
             let mb = s.rss_kb as f64 / 1024.0;
             eprintln!(

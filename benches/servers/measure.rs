@@ -75,6 +75,10 @@ pub fn digest(root: &Path) -> BTreeMap<String, (u64, Vec<u8>)> {
             .unwrap()
             .to_string_lossy()
             .into_owned();
+        // ftpmirror's own state on the server (the --checksum manifest) is not the tree.
+        if e.depth() == 1 && rel.starts_with(".ftpmirror") {
+            continue;
+        }
         if e.file_type().is_dir() {
             out.insert(rel, (u64::MAX, Vec::new()));
             continue;

@@ -91,6 +91,7 @@ pub fn invocation(
     t: &Target,
     n: usize,
     dry_run: bool,
+    checksum: bool,
 ) -> Invocation {
     let local = local.display().to_string();
     let mut env = Vec::new();
@@ -118,6 +119,9 @@ pub fn invocation(
             }
             if dry_run {
                 v.push("--dry-run".into());
+            }
+            if checksum {
+                v.push("--checksum".into());
             }
             v
         }

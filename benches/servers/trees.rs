@@ -164,6 +164,17 @@ pub struct Mutation {
 /// Changes about 1% of the files under `root`: rewrites most of them (new bytes, a new size,
 /// an mtime two minutes later), adds a few files and deletes a few.
 pub fn mutate(p: &Preset, root: &Path, seed: u64) -> io::Result<Mutation> {
+    mutate_with(p, root, seed, false)
+}
+
+/// [`mutate`]; with `same_size_edits`, half the changed files keep their size (an edit a
+/// size-only comparison misses).
+pub fn mutate_with(
+    p: &Preset,
+    root: &Path,
+    seed: u64,
+    same_size_edits: bool,
+) -> io::Result<Mutation> {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
@@ -192,7 +203,10 @@ pub fn mutate(p: &Preset, root: &Path, seed: u64) -> io::Result<Mutation> {
                 m.bytes += size;
             }
             _ => {
-                let size = p.min_size + rng.below(p.max_size - p.min_size + 1);
+                let mut size = p.min_size + rng.below(p.max_size - p.min_size + 1);
+                if same_size_edits && k % 2 == 0 {
+                    size = fs::metadata(&path)?.len();
+                }
                 write_file(&path, size, rng.next(), later)?;
                 m.changed += 1;
                 m.bytes += size;
