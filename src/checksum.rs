@@ -181,7 +181,15 @@ pub fn save(pool: &Pool, remote: &str, manifest: &Manifest) -> Result<()> {
     let tmp = format!("{remote}.part");
     let mut s = pool.take()?;
     let r = (|| {
-        s.store(&tmp, 0, &mut &bytes[..], &mut |_| {})?;
+        if s.store(&tmp, 0, &mut &bytes[..], &mut |_| {}).is_err() {
+            // `--manifest` may name a directory that does not exist yet.
+            if let Some((dir, _)) = remote.rsplit_once('/')
+                && !dir.is_empty()
+            {
+                s.mkdir_all(dir)?;
+            }
+            s.store(&tmp, 0, &mut &bytes[..], &mut |_| {})?;
+        }
         if let Err(e) = s.rename(&tmp, remote) {
             let _ = s.remove_file(&tmp);
             return Err(e);

@@ -324,6 +324,21 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         t.entries
             .retain(|p, _| !manifest::is_own(p, manifest_rel.as_ref()));
     }
+    // A directory that holds the manifest and nothing of the source's is not an extra.
+    if let Some(m) = &manifest_rel {
+        let ancestors: Vec<RelPath> = std::iter::successors(m.parent(), RelPath::parent)
+            .filter(|p| !p.is_root())
+            .collect();
+        let (source_side, dest_side) = match job.direction {
+            Direction::Push => (&local, &mut remote),
+            Direction::Pull => (&remote, &mut local),
+        };
+        for a in ancestors {
+            if source_side.get(&a).is_none() {
+                dest_side.entries.remove(&a);
+            }
+        }
+    }
     list_times_to_utc(cfg, &pool, &mut remote, progress);
     if !remote.root_exists {
         if job.direction == Direction::Pull {

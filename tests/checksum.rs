@@ -368,3 +368,26 @@ fn a_pull_trusts_the_manifest_for_copies_it_still_describes() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.actions("download").is_empty(), "{}", out.all());
 }
+
+/// `--manifest` inside the tree, in a directory the source does not have: created, kept by
+/// `--delete`, and used by the next deploy.
+#[test]
+fn the_manifest_can_live_elsewhere_and_delete_leaves_it_alone() {
+    let srv = listing_only();
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    site(&local);
+    let at = ["--manifest", "deploy/state.json", "--delete"];
+    let first = push(home.path(), &srv, &at);
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert!(srv.file(MANIFEST).is_none());
+    let (bytes, _) = srv.file("/deploy/state.json").expect("the manifest where asked");
+    assert!(String::from_utf8_lossy(&bytes).contains("d1/page04.html"));
+    checkout(&local, 100);
+    let again = push(home.path(), &srv, &at);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.actions("upload").is_empty(), "{}", again.all());
+    assert!(again.actions("delete").is_empty(), "{}", again.all());
+    assert!(again.actions("rmdir").is_empty(), "{}", again.all());
+    assert!(srv.file("/deploy/state.json").is_some());
+}
