@@ -157,6 +157,18 @@ pub struct SyncArgs {
     /// Delete what the destination has and the source lacks.
     #[arg(long)]
     pub delete: bool,
+    /// Only files of at least SIZE: 512, 100k, 4M, 1G (base 1024).
+    #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub min_size: Option<u64>,
+    /// Only files of at most SIZE.
+    #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub max_size: Option<u64>,
+    /// Only files modified at least AGE ago: 5m (skip files still being written), 2h, 7d.
+    #[arg(long, value_name = "AGE", value_parser = crate::limits::parse_age)]
+    pub min_age: Option<Duration>,
+    /// Only files modified at most AGE ago: 30d, 1w, 6M, 1y.
+    #[arg(long, value_name = "AGE", value_parser = crate::limits::parse_age)]
+    pub max_age: Option<Duration>,
     /// Print the plan and change nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,

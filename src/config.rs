@@ -43,6 +43,8 @@ pub struct SyncJob {
     /// `--manifest`: where the deploy manifest lives, relative to the remote root.
     pub manifest: String,
     pub filter: Filter,
+    /// `--min-size`, `--max-size`, `--min-age`, `--max-age`.
+    pub limits: crate::limits::Limits,
     /// Delete excluded paths on the destination too: the destination is scanned unfiltered.
     pub delete_excluded: bool,
     pub max_delete: Option<MaxDelete>,
@@ -159,6 +161,12 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
             .clone()
             .unwrap_or_else(|| crate::manifest::DEFAULT_NAME.to_string()),
         filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
+        limits: crate::limits::Limits {
+            min_size: sync.min_size,
+            max_size: sync.max_size,
+            min_age: sync.min_age,
+            max_age: sync.max_age,
+        },
         delete_excluded: sync.delete_excluded,
         max_delete: sync.max_delete,
         allow_empty_source: sync.allow_empty_source,

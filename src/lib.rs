@@ -15,6 +15,7 @@ pub mod filter;
 pub mod hash;
 pub mod init;
 pub mod interrupt;
+pub mod limits;
 pub mod local;
 pub mod lock;
 pub mod log;

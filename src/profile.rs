@@ -106,6 +106,14 @@ fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Er
     parsed(d, "a duration such as 30s or 2m", parse_duration)
 }
 
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    parsed(d, "a size such as 512k or 4M", crate::limits::parse_size)
+}
+
+fn de_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    parsed(d, "an age such as 5m, 12h or 30d", crate::limits::parse_age)
+}
+
 fn de_time_offset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     parsed(
         d,
@@ -144,6 +152,14 @@ pub struct Keys {
     pub size_only: Option<bool>,
     pub checksum: Option<bool>,
     pub manifest: Option<String>,
+    #[serde(default, deserialize_with = "de_size")]
+    pub min_size: Option<u64>,
+    #[serde(default, deserialize_with = "de_size")]
+    pub max_size: Option<u64>,
+    #[serde(default, deserialize_with = "de_age")]
+    pub min_age: Option<Duration>,
+    #[serde(default, deserialize_with = "de_age")]
+    pub max_age: Option<Duration>,
     #[serde(default, deserialize_with = "de_parallel")]
     pub parallel: Option<u16>,
     pub mode: Option<ModeKey>,
@@ -221,6 +237,10 @@ impl Keys {
             dry_run: self.dry_run.or(d.dry_run),
             size_only: self.size_only.or(d.size_only),
             checksum: self.checksum.or(d.checksum),
+            min_size: self.min_size.or(d.min_size),
+            max_size: self.max_size.or(d.max_size),
+            min_age: self.min_age.or(d.min_age),
+            max_age: self.max_age.or(d.max_age),
             manifest: self.manifest.or(d.manifest),
             parallel: self.parallel.or(d.parallel),
             mode: self.mode.or(d.mode),
@@ -479,6 +499,10 @@ impl ProfileFile {
             dry_run: k.dry_run.unwrap_or(false) || f_sync.dry_run,
             size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
+            min_size: f_sync.min_size.or(k.min_size),
+            max_size: f_sync.max_size.or(k.max_size),
+            min_age: f_sync.min_age.or(k.min_age),
+            max_age: f_sync.max_age.or(k.max_age),
             manifest: f_sync.manifest.clone().or(text(k.manifest)?),
             exclude: [list(k.exclude)?, f_sync.exclude.clone()].concat(),
             include: [list(k.include)?, f_sync.include.clone()].concat(),
@@ -701,6 +725,8 @@ profiles:
     local: /srv/backup
     remote: ftp://example.com/pub
     parallel: 8
+    min_age: 5m
+    max_size: 4M
 ";
 
     #[test]
@@ -738,6 +764,8 @@ profiles:
 
         let b = f.request("backup", &flags(&[]), &env(&[])).unwrap();
         assert_eq!(b.conn.parallel, Some(8));
+        assert_eq!(b.sync_args.min_age, Some(Duration::from_secs(300)));
+        assert_eq!(b.sync_args.max_size, Some(4 << 20));
         assert_eq!(b.password, None);
     }
 

@@ -340,6 +340,18 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         }
     }
     list_times_to_utc(cfg, &pool, &mut remote, progress);
+    let (source_tree, dest_tree) = match job.direction {
+        Direction::Push => (&mut local, &mut remote),
+        Direction::Pull => (&mut remote, &mut local),
+    };
+    let held = job
+        .limits
+        .apply(source_tree, dest_tree, std::time::SystemTime::now());
+    if held > 0 && progress.verbose() {
+        progress.line(&format!(
+            "{held} file(s) outside --min-size/--max-size/--min-age/--max-age: left alone on both sides"
+        ));
+    }
     if !remote.root_exists {
         if job.direction == Direction::Pull {
             return Err(Error::partial(anyhow!("{}", root_error(&remote))));

@@ -381,7 +381,9 @@ fn the_manifest_can_live_elsewhere_and_delete_leaves_it_alone() {
     let first = push(home.path(), &srv, &at);
     assert_eq!(first.code, 0, "{}", first.all());
     assert!(srv.file(MANIFEST).is_none());
-    let (bytes, _) = srv.file("/deploy/state.json").expect("the manifest where asked");
+    let (bytes, _) = srv
+        .file("/deploy/state.json")
+        .expect("the manifest where asked");
     assert!(String::from_utf8_lossy(&bytes).contains("d1/page04.html"));
     checkout(&local, 100);
     let again = push(home.path(), &srv, &at);

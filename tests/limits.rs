@@ -1,0 +1,81 @@
+//! `--min-size`, `--max-size`, `--min-age`, `--max-age` against the in-process server: what
+//! is sent, and that nothing outside the limits is deleted on the other side.
+
+mod support;
+
+use std::fs;
+use std::time::{Duration, SystemTime};
+
+use support::{Sandbox, set_mtime, write};
+
+fn ago(secs: u64) -> SystemTime {
+    SystemTime::now() - Duration::from_secs(secs)
+}
+
+/// A nightly pull leaves a file that is still being written for the next night, and never
+/// deletes the local copy of a file it did not look at.
+#[test]
+fn min_age_leaves_files_still_being_written() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "done.csv", b"complete export");
+    set_mtime(&sb.remote, "done.csv", ago(3600));
+    write(&sb.remote, "writing.csv", b"half an exp");
+    let out = sb.pull(&["--min-age", "5m", "--delete", "-v"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("1 file(s) outside --min-size/--max-size/--min-age/--max-age"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        fs::read(sb.local.join("done.csv")).unwrap(),
+        b"complete export"
+    );
+    assert!(!sb.local.join("writing.csv").exists());
+
+    // A local file of its own, too young to judge, is not deleted as an extra either.
+    write(&sb.local, "mine.txt", b"local only, young");
+    let out = sb.pull(&["--min-age", "5m", "--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+    assert!(sb.local.join("mine.txt").exists());
+
+    // Once old enough, it comes.
+    set_mtime(&sb.remote, "writing.csv", ago(600));
+    let out = sb.pull(&["--min-age", "5m"]);
+    assert_eq!(out.actions("download"), ["writing.csv"], "{}", out.all());
+}
+
+#[test]
+fn size_limits_skip_files_and_spare_their_copies() {
+    let sb = Sandbox::new();
+    write(&sb.local, "small.txt", b"tiny");
+    write(&sb.local, "page.html", &vec![b'p'; 2048]);
+    write(&sb.local, "video.bin", &vec![b'v'; 64 * 1024]);
+    // The server has an older copy of the big file, and a big file of its own.
+    write(&sb.remote, "video.bin", b"old video");
+    write(&sb.remote, "archive.bin", &vec![b'a'; 100 * 1024]);
+    let out = sb.push(&["--min-size", "1k", "--max-size", "32k", "--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.actions("upload"), ["page.html"], "{}", out.all());
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+    assert_eq!(fs::read(sb.remote.join("video.bin")).unwrap(), b"old video");
+    assert!(sb.remote.join("archive.bin").exists());
+    assert!(!sb.remote.join("small.txt").exists());
+
+    // max_age: files modified long ago are left alone.
+    set_mtime(&sb.local, "small.txt", ago(40 * 86_400));
+    let out = sb.push(&["--max-age", "30d"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        !out.actions("upload").contains(&"small.txt".to_string()),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.actions("upload").contains(&"video.bin".to_string()),
+        "{}",
+        out.all()
+    );
+}
