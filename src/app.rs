@@ -136,6 +136,7 @@ fn usage(e: &anyhow::Error) -> u8 {
 
 /// The request a `pull`, `push` or `ls` command line makes; `None` for the profile commands.
 pub fn request(command: Command) -> Option<Request> {
+    let ls_json = matches!(command, Command::Ls { json: true, .. });
     let (sync, url, sync_args, conn, out) = match command {
         Command::Pull {
             url,
@@ -151,7 +152,7 @@ pub fn request(command: Command) -> Option<Request> {
             conn,
             out,
         } => (Some((Direction::Push, local_dir)), url, sync, conn, out),
-        Command::Ls { url, conn, out } => (None, url, Default::default(), conn, out),
+        Command::Ls { url, conn, out, .. } => (None, url, Default::default(), conn, out),
         Command::Run { .. }
         | Command::Profiles { .. }
         | Command::Check { .. }
@@ -167,6 +168,7 @@ pub fn request(command: Command) -> Option<Request> {
         out,
         password: None,
         profile: None,
+        ls_json,
     })
 }
 

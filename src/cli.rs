@@ -140,11 +140,15 @@ pub enum Command {
     /// Print the remote tree recursively as the planner sees it: type, size, mtime, precision, path.
     #[command(
         after_help = "Examples:\n  ftpmirror ls ftp://bob@ftp.example.com/htdocs\n  \
-                            ftpmirror ls --tls implicit ftps://ftp.example.com/pub"
+                            ftpmirror ls --tls implicit ftps://ftp.example.com/pub\n  \
+                            ftpmirror ls --json ftp://ftp.example.com/pub | jq '.[].path'"
     )]
     Ls {
         /// ftp://[user[:password]@]host[:port]/path
         url: String,
+        /// One JSON array of {path, type, size, mtime, precision} for scripts, as rclone's lsjson.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         conn: ConnArgs,
         #[command(flatten)]

@@ -27,7 +27,10 @@ pub const DEFAULT_RESUME_MIN: u64 = 1 << 20;
 #[derive(Debug, Clone)]
 pub enum Job {
     Sync(Box<SyncJob>),
-    Ls,
+    /// `ls`, as a table or (`--json`) one JSON array.
+    Ls {
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +94,8 @@ pub struct Request {
     /// A profile's `password` or `password_file` contents.
     pub password: Option<String>,
     pub profile: Option<String>,
+    /// `ls --json`.
+    pub ls_json: bool,
 }
 
 /// What the process environment contributes; passed in so tests need not change it.
@@ -116,7 +121,7 @@ impl Config {
             Some((direction, local)) => {
                 Job::Sync(Box::new(sync_job(direction, local, &req.sync_args)?))
             }
-            None => Job::Ls,
+            None => Job::Ls { json: req.ls_json },
         };
         let url = FtpUrl::parse(&req.url)?;
         let mut warnings = Vec::new();

@@ -568,6 +568,7 @@ impl ProfileFile {
             out,
             password,
             profile: Some(name.to_string()),
+            ls_json: false,
         })
     }
 

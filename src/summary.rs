@@ -38,7 +38,7 @@ fn value(
 ) -> serde_json::Value {
     let ep = &cfg.endpoint;
     let (command, local, dry_run) = match &cfg.job {
-        Job::Ls => ("ls", None, false),
+        Job::Ls { .. } => ("ls", None, false),
         Job::Sync(j) => (
             match j.direction {
                 Direction::Push => "push",

@@ -384,6 +384,33 @@ fn ls_prints_the_tree_as_the_planner_sees_it() {
     assert_eq!(*lines[2].last().unwrap(), "empty");
 }
 
+/// `ls --json` for scripts: one array, one object per entry, times in RFC 3339 UTC.
+#[test]
+fn ls_json_is_one_array_of_entries() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "dir/file \"q\".txt", b"12345");
+    set_mtime(
+        &sb.remote,
+        "dir/file \"q\".txt",
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_706_097_600),
+    );
+    mkdir(&sb.remote, "empty");
+    let out = sb.run(&["ls", "--json", &sb.url()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    let entries = v.as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{}", out.stdout);
+    let file = &entries[1];
+    assert_eq!(file["path"], "dir/file \"q\".txt");
+    assert_eq!(file["type"], "file");
+    assert_eq!(file["size"], 5);
+    assert_eq!(file["mtime"], "2024-01-24T12:00:00Z");
+    assert_eq!(file["precision"], "s");
+    assert_eq!(entries[0]["type"], "dir");
+    assert!(entries[0]["size"].is_null());
+    assert_eq!(entries[2]["path"], "empty");
+}
+
 #[test]
 fn file_directory_conflict_needs_delete() {
     let sb = Sandbox::new();
