@@ -232,6 +232,10 @@ pub struct ConnArgs {
     /// netrc file to read the password from [default: ~/.netrc].
     #[arg(long, value_name = "PATH")]
     pub netrc_file: Option<PathBuf>,
+    /// Run CMD (split like a shell) and take the first line it prints as the password, e.g.
+    /// "pass show ftp/deploy" or "secret-tool lookup host ftp.example.com".
+    #[arg(long, value_name = "CMD")]
+    pub password_command: Option<String>,
     /// Time limit for connecting and for each reply or data stall, e.g. 30, 30s, 2m [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,

@@ -185,7 +185,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
 }
 
 /// Password sources, first match wins: the URL, a profile's `password`/`password_file`,
-/// `$FTPMIRROR_PASSWORD`, the netrc file. With no user and no password anywhere the login is
+/// `--password-command`, `$FTPMIRROR_PASSWORD`, the netrc file. With no user and no password anywhere the login is
 /// anonymous.
 fn endpoint(
     url: FtpUrl,
@@ -195,11 +195,13 @@ fn endpoint(
     warnings: &mut Vec<String>,
 ) -> Result<Endpoint> {
     let mut user = conn.user.clone().or(url.user.clone());
-    let mut password = url
-        .password
-        .clone()
-        .or(profile_password)
-        .or(env.password.clone());
+    let mut password = url.password.clone().or(profile_password);
+    if password.is_none()
+        && let Some(cmd) = &conn.password_command
+    {
+        password = Some(password_from_command(cmd)?);
+    }
+    let mut password = password.or(env.password.clone());
     if password.is_none() {
         let netrc_path = match &conn.netrc_file {
             Some(p) => Some(p.clone()),
@@ -293,6 +295,30 @@ pub fn exposed(path: &std::path::Path, what: &str) -> Option<String> {
             path.display()
         )
     })
+}
+
+/// Runs a password command (git-credential style): its first line of stdout is the password.
+/// Its stderr goes to ours (a prompt, a helper's error); a failure names the command, never
+/// what it printed.
+pub fn password_from_command(cmd: &str) -> Result<String> {
+    let argv = shlex::split(cmd)
+        .filter(|a| !a.is_empty())
+        .with_context(|| format!("--password-command {cmd:?}: not a command line"))?;
+    let out = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("--password-command: cannot run {:?}", argv[0]))?;
+    if !out.status.success() {
+        bail!("--password-command {:?} failed ({})", argv[0], out.status);
+    }
+    let text = String::from_utf8(out.stdout)
+        .map_err(|_| anyhow::anyhow!("--password-command {:?}: output is not UTF-8", argv[0]))?;
+    match text.lines().next() {
+        Some(line) if !line.is_empty() => Ok(line.to_string()),
+        _ => bail!("--password-command {:?} printed no password", argv[0]),
+    }
 }
 
 /// Reads a password file: its first line, without the line ending.

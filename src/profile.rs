@@ -146,6 +146,7 @@ pub struct Keys {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<String>,
+    pub password_command: Option<String>,
     pub netrc_file: Option<String>,
     pub delete: Option<bool>,
     pub dry_run: Option<bool>,
@@ -232,6 +233,7 @@ impl Keys {
             user: self.user.or(d.user),
             password: self.password.or(d.password),
             password_file: self.password_file.or(d.password_file),
+            password_command: self.password_command.or(d.password_command),
             netrc_file: self.netrc_file.or(d.netrc_file),
             delete: self.delete.or(d.delete),
             dry_run: self.dry_run.or(d.dry_run),
@@ -473,12 +475,22 @@ impl ProfileFile {
         };
         let local = path(k.local)?.ok_or_else(|| missing("local"))?;
         let url = text(k.remote)?.ok_or_else(|| missing("remote"))?;
+        let given = [
+            ("password", k.password.is_some()),
+            ("password_file", k.password_file.is_some()),
+            ("password_command", k.password_command.is_some()),
+        ];
+        let given: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+        if given.len() > 1 {
+            bail!(
+                "profile '{name}' at {} has both '{}' and '{}'",
+                self.locate(name, ""),
+                given[0],
+                given[1]
+            );
+        }
         let password = match (text(k.password)?, path(k.password_file)?) {
-            (Some(_), Some(_)) => bail!(
-                "profile '{name}' at {} has both 'password' and 'password_file'",
-                self.locate(name, "")
-            ),
-            (Some(p), None) => Some(p),
+            (Some(p), _) => Some(p),
             (None, Some(file)) => Some(read_password_file(&file)?),
             (None, None) => None,
         };
@@ -520,6 +532,10 @@ impl ProfileFile {
             active: f_conn.active || k.mode == Some(ModeKey::Active),
             user: f_conn.user.clone().or(text(k.user)?),
             netrc_file: f_conn.netrc_file.clone().or(path(k.netrc_file)?),
+            password_command: f_conn
+                .password_command
+                .clone()
+                .or(text(k.password_command)?),
             timeout: f_conn.timeout.or(k.timeout),
             retries: f_conn.retries.or(k.retries),
             retry_delay: f_conn.retry_delay.or(k.retry_delay),
@@ -728,6 +744,7 @@ profiles:
     parallel: 8
     min_age: 5m
     max_size: 4M
+    password_command: pass show ftp/backup
 ";
 
     #[test]
@@ -767,6 +784,10 @@ profiles:
         assert_eq!(b.conn.parallel, Some(8));
         assert_eq!(b.sync_args.min_age, Some(Duration::from_secs(300)));
         assert_eq!(b.sync_args.max_size, Some(4 << 20));
+        assert_eq!(
+            b.conn.password_command.as_deref(),
+            Some("pass show ftp/backup")
+        );
         assert_eq!(b.password, None);
     }
 

@@ -251,6 +251,40 @@ fn password_from_environment_and_netrc() {
     assert!(!out.all().contains(PASSWORD));
 }
 
+/// `--password-command`: the first line the command prints; it beats the environment. A
+/// failing command is a configuration error (exit 2) that names it and never shows its output.
+#[test]
+fn password_from_a_command() {
+    let sb = Sandbox::new();
+    write(&sb.remote, "f.txt", b"x");
+    let url = format!("ftp://test@127.0.0.1:{}/", sb.server.port);
+    let cmd = format!("printf '{PASSWORD}\\nsecond line\\n'");
+    let out = sb.run_env(
+        &["ls", "--password-command", &cmd, &url],
+        &[("FTPMIRROR_PASSWORD", "wrong")],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("f.txt"), "{}", out.all());
+
+    let out = sb.run(&[
+        "ls",
+        "--password-command",
+        "sh -c 'echo leaked-secret; exit 3'",
+        &url,
+    ]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("--password-command \"sh\" failed"),
+        "{}",
+        out.all()
+    );
+    assert!(!out.all().contains("leaked-secret"), "{}", out.all());
+
+    let out = sb.run(&["ls", "--password-command", "true", &url]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("printed no password"), "{}", out.all());
+}
+
 #[test]
 fn unreachable_host_exits_3() {
     let sb = Sandbox::new();
