@@ -161,6 +161,10 @@ pub struct SyncArgs {
     /// Delete what the destination has and the source lacks.
     #[arg(long)]
     pub delete: bool,
+    /// Bytes per second for all transfers together: 512k, 4M (base 1024), off, or a
+    /// timetable of local times, "08:00,512k 19:00,off".
+    #[arg(long, value_name = "RATE", value_parser = crate::bwlimit::Schedule::parse)]
+    pub bwlimit: Option<crate::bwlimit::Schedule>,
     /// Only files of at least SIZE: 512, 100k, 4M, 1G (base 1024).
     #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
     pub min_size: Option<u64>,

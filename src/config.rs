@@ -46,6 +46,8 @@ pub struct SyncJob {
     /// `--manifest`: where the deploy manifest lives, relative to the remote root.
     pub manifest: String,
     pub filter: Filter,
+    /// `--bwlimit`: `None`, or a schedule that limits at some time of day.
+    pub bwlimit: Option<crate::bwlimit::Schedule>,
     /// `--min-size`, `--max-size`, `--min-age`, `--max-age`.
     pub limits: crate::limits::Limits,
     /// Delete excluded paths on the destination too: the destination is scanned unfiltered.
@@ -166,6 +168,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
             .clone()
             .unwrap_or_else(|| crate::manifest::DEFAULT_NAME.to_string()),
         filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
+        bwlimit: sync.bwlimit.clone().filter(|s| !s.is_off()),
         limits: crate::limits::Limits {
             min_size: sync.min_size,
             max_size: sync.max_size,

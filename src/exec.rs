@@ -67,6 +67,8 @@ pub struct Executor<'a> {
     rename_refused: AtomicBool,
     /// Without MFMT: whether `MDTM time path` sets mtimes (0 unknown, 1 yes, 2 no).
     mdtm_write: AtomicU8,
+    /// `--bwlimit`, shared by every worker.
+    limiter: Option<crate::bwlimit::Limiter>,
 }
 
 impl<'a> Executor<'a> {
@@ -92,6 +94,15 @@ impl<'a> Executor<'a> {
             temp_upload: job.temp_upload,
             rename_refused: AtomicBool::new(false),
             mdtm_write: AtomicU8::new(mdtm_write),
+            limiter: job.bwlimit.clone().map(crate::bwlimit::Limiter::new),
+        }
+    }
+
+    /// Bytes a transfer moved: counted for progress, then held to `--bwlimit`.
+    fn moved(&self, n: u64) {
+        self.send(Event::Bytes(n));
+        if let Some(l) = &self.limiter {
+            l.take(n);
         }
     }
 
@@ -512,13 +523,7 @@ impl<'a> Executor<'a> {
             File::open(&local).with_context(|| format!("cannot open {}", local.display()))?;
         file.seek(SeekFrom::Start(offset))
             .with_context(|| format!("cannot seek in {}", local.display()))?;
-        let sent = s.store_carrying(
-            target,
-            offset,
-            &mut file,
-            &mut |n| self.send(Event::Bytes(n)),
-            carried,
-        )?;
+        let sent = s.store_carrying(target, offset, &mut file, &mut |n| self.moved(n), carried)?;
         if offset + sent != a.size {
             bail!(
                 "{} changed during the upload: sent {} bytes, expected {}",
@@ -566,13 +571,8 @@ impl<'a> Executor<'a> {
         let result = (|| {
             // LIST gives minutes at best: where MDTM exists, ask for the second.
             let exact = !self.pool.caps().mlsd && self.pool.caps().mdtm;
-            let (got, exact) = s.retrieve(
-                remote,
-                offset,
-                &mut file,
-                &mut |n| self.send(Event::Bytes(n)),
-                exact,
-            )?;
+            let (got, exact) =
+                s.retrieve(remote, offset, &mut file, &mut |n| self.moved(n), exact)?;
             if offset + got != a.size && !a.rough_size {
                 // A data connection that ended early, whatever the server replied after it.
                 return Err(Failure::io(

@@ -4,6 +4,7 @@
 //! execute (`exec` on a `remote::Pool`) → report (`report`, `progress`).
 
 pub mod app;
+pub mod bwlimit;
 pub mod checksum;
 pub mod cli;
 pub mod compare;

@@ -106,6 +106,16 @@ fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Er
     parsed(d, "a duration such as 30s or 2m", parse_duration)
 }
 
+fn de_bwlimit<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::bwlimit::Schedule>, D::Error> {
+    parsed(
+        d,
+        "a rate such as 512k or 4M, off, or a timetable \"08:00,512k 19:00,off\"",
+        crate::bwlimit::Schedule::parse,
+    )
+}
+
 fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     parsed(d, "a size such as 512k or 4M", crate::limits::parse_size)
 }
@@ -153,6 +163,8 @@ pub struct Keys {
     pub size_only: Option<bool>,
     pub checksum: Option<bool>,
     pub manifest: Option<String>,
+    #[serde(default, deserialize_with = "de_bwlimit")]
+    pub bwlimit: Option<crate::bwlimit::Schedule>,
     #[serde(default, deserialize_with = "de_size")]
     pub min_size: Option<u64>,
     #[serde(default, deserialize_with = "de_size")]
@@ -239,6 +251,7 @@ impl Keys {
             dry_run: self.dry_run.or(d.dry_run),
             size_only: self.size_only.or(d.size_only),
             checksum: self.checksum.or(d.checksum),
+            bwlimit: self.bwlimit.or(d.bwlimit),
             min_size: self.min_size.or(d.min_size),
             max_size: self.max_size.or(d.max_size),
             min_age: self.min_age.or(d.min_age),
@@ -511,6 +524,7 @@ impl ProfileFile {
             dry_run: k.dry_run.unwrap_or(false) || f_sync.dry_run,
             size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
+            bwlimit: f_sync.bwlimit.clone().or(k.bwlimit),
             min_size: f_sync.min_size.or(k.min_size),
             max_size: f_sync.max_size.or(k.max_size),
             min_age: f_sync.min_age.or(k.min_age),

@@ -79,3 +79,45 @@ fn size_limits_skip_files_and_spare_their_copies() {
         out.all()
     );
 }
+
+/// `--bwlimit 3M`: 12 MiB take at least 4 s less the one-second burst, uploads and
+/// downloads alike; without the limit the same push is faster.
+#[test]
+fn bwlimit_holds_transfers_to_the_rate() {
+    let sb = Sandbox::new();
+    write(&sb.local, "a.bin", &support::noise(6 << 20, 1));
+    write(&sb.local, "b.bin", &support::noise(6 << 20, 2));
+    let started = std::time::Instant::now();
+    let out = sb.push(&["--bwlimit", "3M"]);
+    let limited = started.elapsed();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        limited >= Duration::from_millis(3200),
+        "12 MiB at 3 MiB/s in {limited:?}"
+    );
+    assert_eq!(
+        fs::read(sb.remote.join("b.bin")).unwrap(),
+        support::noise(6 << 20, 2)
+    );
+
+    fs::remove_dir_all(&sb.local).unwrap();
+    let started = std::time::Instant::now();
+    let out = sb.pull(&["--bwlimit", "08:00,3M 20:00,3M"]);
+    let pulled = started.elapsed();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        pulled >= Duration::from_millis(3200),
+        "pulled in {pulled:?}"
+    );
+
+    fs::remove_dir_all(&sb.remote).unwrap();
+    fs::create_dir_all(&sb.remote).unwrap();
+    let started = std::time::Instant::now();
+    let out = sb.push(&["--bwlimit", "off"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        started.elapsed() < limited,
+        "no limit: {:?}",
+        started.elapsed()
+    );
+}
