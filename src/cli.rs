@@ -180,6 +180,10 @@ pub struct SyncArgs {
     /// Print the plan and change nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// Match names whatever their letter case (for case-insensitive servers: IIS, FileZilla
+    /// Server, most Windows hosts): `a.JPG` on one side is `a.jpg` on the other.
+    #[arg(long)]
+    pub ignore_case: bool,
     /// Compare sizes only, never modification times.
     #[arg(long)]
     pub size_only: bool,

@@ -41,6 +41,8 @@ pub struct SyncJob {
     pub delete: bool,
     pub dry_run: bool,
     pub size_only: bool,
+    /// `--ignore-case`: names match whatever their letter case.
+    pub ignore_case: bool,
     /// `--checksum`: content decides for files of the same size.
     pub checksum: bool,
     /// `--manifest`: where the deploy manifest lives, relative to the remote root.
@@ -163,6 +165,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         dry_run: sync.dry_run,
         size_only: sync.size_only,
         checksum: sync.checksum,
+        ignore_case: sync.ignore_case,
         manifest: sync
             .manifest
             .clone()

@@ -162,6 +162,7 @@ pub struct Keys {
     pub dry_run: Option<bool>,
     pub size_only: Option<bool>,
     pub checksum: Option<bool>,
+    pub ignore_case: Option<bool>,
     pub manifest: Option<String>,
     #[serde(default, deserialize_with = "de_bwlimit")]
     pub bwlimit: Option<crate::bwlimit::Schedule>,
@@ -251,6 +252,7 @@ impl Keys {
             dry_run: self.dry_run.or(d.dry_run),
             size_only: self.size_only.or(d.size_only),
             checksum: self.checksum.or(d.checksum),
+            ignore_case: self.ignore_case.or(d.ignore_case),
             bwlimit: self.bwlimit.or(d.bwlimit),
             min_size: self.min_size.or(d.min_size),
             max_size: self.max_size.or(d.max_size),
@@ -524,6 +526,7 @@ impl ProfileFile {
             dry_run: k.dry_run.unwrap_or(false) || f_sync.dry_run,
             size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
+            ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
             bwlimit: f_sync.bwlimit.clone().or(k.bwlimit),
             min_size: f_sync.min_size.or(k.min_size),
             max_size: f_sync.max_size.or(k.max_size),

@@ -17,7 +17,7 @@ use crate::log::RunLog;
 use crate::manifest;
 use crate::path::RelPath;
 use crate::plan::Op;
-use crate::plan::{Direction, Plan, PlanOpts, plan_with};
+use crate::plan::{Direction, Plan, PlanOpts, guard, plan_with};
 use crate::progress::Progress;
 use crate::remote::{Pool, clock, walk::walk};
 use crate::report::Report;
@@ -382,6 +382,14 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     let held = job
         .limits
         .apply(source_tree, dest_tree, std::time::SystemTime::now());
+    if job.ignore_case {
+        let n = guard::match_case_insensitively(source_tree, dest_tree);
+        if n > 0 && progress.verbose() {
+            progress.line(&format!(
+                "--ignore-case: {n} name(s) matched whatever their letter case"
+            ));
+        }
+    }
     if held > 0 && progress.verbose() {
         progress.line(&format!(
             "{held} file(s) outside --min-size/--max-size/--min-age/--max-age: left alone on both sides"
@@ -461,7 +469,10 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             }
         )));
     }
-    let plan = plan_with(source, dest, opts, &content);
+    let mut plan = plan_with(source, dest, opts, &content);
+    report
+        .problems
+        .extend(guard::keep_case_twins(&mut plan, source));
     for c in &plan.conflicts {
         report.problems.push(format!("conflict: {c}"));
     }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::compare::{CompareOpts, Content, Reason, Side, Unchanged, coarse_tie, judge};
 use crate::path::RelPath;
+pub mod guard;
+
 use crate::tree::{Entry, Kind, Tree, part_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! `--min-size`, `--max-size`, `--min-age`, `--max-age` against the in-process server: what
-//! is sent, and that nothing outside the limits is deleted on the other side.
+//! Deploy and cron controls against the in-process server: size and age limits (what is sent,
+//! and that nothing outside them is deleted), `--bwlimit`, and names that differ only in
+//! letter case.
 
 mod support;
 
@@ -119,5 +120,44 @@ fn bwlimit_holds_transfers_to_the_rate() {
         started.elapsed() < limited,
         "no limit: {:?}",
         started.elapsed()
+    );
+}
+
+/// A name that differs only in letter case from a source name is never deleted: on a
+/// case-insensitive server it is the file just uploaded. `--ignore-case` pairs the two.
+#[test]
+fn a_case_twin_is_never_deleted() {
+    let sb = Sandbox::new();
+    write(&sb.local, "img/100_001.JPG", b"photo");
+    write(&sb.remote, "img/100_001.jpg", b"photo");
+    write(&sb.remote, "img/stale.jpg", b"old");
+    let when = ago(86_400);
+    set_mtime(&sb.local, "img/100_001.JPG", when);
+    set_mtime(&sb.remote, "img/100_001.jpg", when);
+
+    let out = sb.push(&["--delete"]);
+    assert_eq!(out.code, 1, "a failure to look at: {}", out.all());
+    assert!(
+        out.stderr.contains(
+            "not deleting img/100_001.jpg: its name differs only in letter case from img/100_001.JPG"
+        ),
+        "{}",
+        out.all()
+    );
+    assert_eq!(out.actions("delete"), ["img/stale.jpg"], "{}", out.all());
+    assert_eq!(
+        fs::read(sb.remote.join("img/100_001.jpg")).unwrap(),
+        b"photo"
+    );
+
+    fs::remove_file(sb.remote.join("img/100_001.JPG")).unwrap();
+    let out = sb.push(&["--delete", "--ignore-case", "-v"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.actions("upload").is_empty(), "{}", out.all());
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+    assert!(
+        out.stdout.contains("--ignore-case: 1 name(s) matched"),
+        "{}",
+        out.all()
     );
 }
