@@ -214,6 +214,13 @@ pub struct SyncArgs {
     /// failed build must not wipe the destination).
     #[arg(long)]
     pub allow_empty_source: bool,
+    /// Take a lock on the server (the directory .ftpmirror-lock at the remote root) for the
+    /// run, so that two runs on other machines never overlap; a held lock exits 4.
+    #[arg(long)]
+    pub remote_lock: bool,
+    /// Take over a remote lock older than AGE (its run died) [default: 1h].
+    #[arg(long, value_name = "AGE", value_parser = crate::limits::parse_age, requires = "remote_lock")]
+    pub remote_lock_ttl: Option<Duration>,
     /// Upload straight to the final name instead of a temporary name renamed into place.
     #[arg(long)]
     pub no_temp_upload: bool,

@@ -41,6 +41,8 @@ pub struct SyncJob {
     pub delete: bool,
     pub dry_run: bool,
     pub size_only: bool,
+    /// `--remote-lock`: the TTL after which a held lock is taken over; `None`: no lock.
+    pub remote_lock: Option<Duration>,
     /// `--ignore-case`: names match whatever their letter case.
     pub ignore_case: bool,
     /// `--checksum`: content decides for files of the same size.
@@ -166,6 +168,9 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         size_only: sync.size_only,
         checksum: sync.checksum,
         ignore_case: sync.ignore_case,
+        remote_lock: sync
+            .remote_lock
+            .then(|| sync.remote_lock_ttl.unwrap_or(Duration::from_secs(3600))),
         manifest: sync
             .manifest
             .clone()

@@ -119,10 +119,15 @@ fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
 }
 
 /// Whether `path` is ftpmirror's own state on the server: a root name starting with
-/// `.ftpmirror`, or the manifest `--manifest` put inside the tree, and its temporary file.
+/// `.ftpmirror` (the manifest, the remote lock) and what is below it, or the manifest
+/// `--manifest` put inside the tree, and its temporary file.
 pub fn is_own(path: &RelPath, manifest: Option<&RelPath>) -> bool {
-    let at_root = path.parent().is_some_and(|p| p.is_root());
-    if at_root && path.name().starts_with(".ftpmirror") {
+    // A root name, or anything below one (the remote lock's owner file).
+    if path
+        .components()
+        .next()
+        .is_some_and(|top| top.starts_with(".ftpmirror"))
+    {
         return true;
     }
     manifest.is_some_and(|m| {
@@ -210,6 +215,7 @@ mod tests {
         assert!(is_own(&rel(".ftpmirror-manifest.json"), None));
         assert!(is_own(&rel(".ftpmirror-manifest.json.part"), None));
         assert!(!is_own(&rel("sub/.ftpmirror-manifest.json"), None));
+        assert!(is_own(&rel(".ftpmirror-lock/owner"), None));
         assert!(!is_own(&rel("ftpmirror.txt"), None));
         let m = rel("deploy/state.json");
         assert!(is_own(&m, Some(&m)));

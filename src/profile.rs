@@ -163,6 +163,9 @@ pub struct Keys {
     pub size_only: Option<bool>,
     pub checksum: Option<bool>,
     pub ignore_case: Option<bool>,
+    pub remote_lock: Option<bool>,
+    #[serde(default, deserialize_with = "de_age")]
+    pub remote_lock_ttl: Option<Duration>,
     pub manifest: Option<String>,
     #[serde(default, deserialize_with = "de_bwlimit")]
     pub bwlimit: Option<crate::bwlimit::Schedule>,
@@ -253,6 +256,8 @@ impl Keys {
             size_only: self.size_only.or(d.size_only),
             checksum: self.checksum.or(d.checksum),
             ignore_case: self.ignore_case.or(d.ignore_case),
+            remote_lock: self.remote_lock.or(d.remote_lock),
+            remote_lock_ttl: self.remote_lock_ttl.or(d.remote_lock_ttl),
             bwlimit: self.bwlimit.or(d.bwlimit),
             min_size: self.min_size.or(d.min_size),
             max_size: self.max_size.or(d.max_size),
@@ -527,6 +532,8 @@ impl ProfileFile {
             size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
             ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
+            remote_lock: k.remote_lock.unwrap_or(false) || f_sync.remote_lock,
+            remote_lock_ttl: f_sync.remote_lock_ttl.or(k.remote_lock_ttl),
             bwlimit: f_sync.bwlimit.clone().or(k.bwlimit),
             min_size: f_sync.min_size.or(k.min_size),
             max_size: f_sync.max_size.or(k.max_size),

@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use crate::checksum::{self, Checking, Method};
 use crate::compare::CompareOpts;
 use crate::config::{Config, Job, SyncJob};
-use crate::error::{EXIT_PARTIAL, EXIT_USAGE, Error};
+use crate::error::{EXIT_LOCKED, EXIT_PARTIAL, EXIT_USAGE, Error};
 use crate::event::Event;
 use crate::exec::Executor;
 use crate::filter::Filter;
@@ -19,7 +19,8 @@ use crate::path::RelPath;
 use crate::plan::Op;
 use crate::plan::{Direction, Plan, PlanOpts, guard, plan_with};
 use crate::progress::Progress;
-use crate::remote::{Pool, clock, walk::walk};
+use crate::remote::lock::{RemoteLock, Taken};
+use crate::remote::{self, Pool, clock, walk::walk};
 use crate::report::Report;
 use crate::summary;
 use crate::tree::{Kind, Precision, Tree};
@@ -333,6 +334,57 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         )));
     }
     let pool = connect(cfg, progress)?;
+    // A dry run changes nothing, so it needs no lock and does not wait for one.
+    let lock = match job.remote_lock.filter(|_| !job.dry_run) {
+        Some(ttl) => Some(take_remote_lock(&pool, ttl, progress)?),
+        None => None,
+    };
+    let result = sync_on(cfg, job, &pool, progress);
+    if let Some(l) = lock
+        && let Err(e) = l.release(&pool)
+    {
+        progress.warn(&format!("{e:#}"));
+    }
+    pool.close();
+    result
+}
+
+/// `--remote-lock`: held, taken over with a warning, or exit 4 naming who holds it.
+fn take_remote_lock(
+    pool: &Pool,
+    ttl: std::time::Duration,
+    progress: &mut Progress,
+) -> Result<RemoteLock, Error> {
+    match remote::lock::acquire(pool, ttl).map_err(Error::partial)? {
+        Taken::Held(l) => Ok(l),
+        Taken::TakenOver(l, old) => {
+            progress.warn(&format!(
+                "took over the remote lock {}/{} older than --remote-lock-ttl ({})",
+                pool.root().trim_end_matches('/'),
+                remote::lock::NAME,
+                remote::escape(&old)
+            ));
+            Ok(l)
+        }
+        Taken::Busy(who) => Err(Error {
+            code: EXIT_LOCKED,
+            inner: anyhow!(
+                "the remote tree {} is locked by another run ({}); it ends with that run, or \
+                 is taken over after --remote-lock-ttl",
+                pool.root(),
+                remote::escape(&who)
+            ),
+        }),
+    }
+}
+
+/// The sync itself, on a pool that is connected (and locked, with `--remote-lock`).
+fn sync_on(
+    cfg: &Config,
+    job: &SyncJob,
+    pool: &Pool,
+    progress: &mut Progress,
+) -> Result<Report, Error> {
     let mut report = Report::new(job.dry_run);
 
     // The source is always filtered; the destination too, unless excluded paths are to be
@@ -349,7 +401,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     };
     let (local, mut remote) = thread::scope(|s| {
         let h = s.spawn(|| local::scan(&job.local, local_filter));
-        let remote = list_remote(&pool, remote_filter, progress);
+        let remote = list_remote(pool, remote_filter, progress);
         (h.join().expect("scan thread panicked"), remote)
     });
     let mut local = local.map_err(Error::usage)?;
@@ -374,7 +426,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             }
         }
     }
-    list_times_to_utc(cfg, &pool, &mut remote, progress);
+    list_times_to_utc(cfg, pool, &mut remote, progress);
     let (source_tree, dest_tree) = match job.direction {
         Direction::Push => (&mut local, &mut remote),
         Direction::Pull => (&mut remote, &mut local),
@@ -404,7 +456,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     }
     // Without MFMT, whether `MDTM time path` sets times decides how remote mtimes compare.
     let mdtm_write = if job.direction == Direction::Push && !pool.caps().mfmt && pool.caps().mdtm {
-        clock::probe_mdtm_write(&pool, &remote)
+        clock::probe_mdtm_write(pool, &remote)
     } else {
         None
     };
@@ -428,7 +480,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         resume_min: job.resume_min.filter(|_| pool.caps().rest_stream),
         explain: progress.verbose() && job.dry_run || cfg.output.verbose > 1,
     };
-    let checking = job.checksum.then(|| Checking::start(&pool, job, progress));
+    let checking = job.checksum.then(|| Checking::start(pool, job, progress));
     let vouched: Vec<RelPath> = match checking.as_ref().map(|c| &c.method) {
         Some(Method::Manifest { old: Some(m), .. }) => checksum::candidates(&local, &remote)
             .into_iter()
@@ -436,9 +488,9 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
             .collect(),
         _ => Vec::new(),
     };
-    refine_coarse_times(&pool, &local, &mut remote, opts, &vouched, progress);
+    refine_coarse_times(pool, &local, &mut remote, opts, &vouched, progress);
     let content = match &checking {
-        Some(c) => c.content(&pool, job, &local, &remote, progress),
+        Some(c) => c.content(pool, job, &local, &remote, progress),
         None => BTreeMap::new(),
     };
     let (source, dest) = match job.direction {
@@ -504,7 +556,6 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
         let summary = dry_run_summary(&plan);
         progress.line(&summary);
         progress.log(&summary);
-        pool.close();
         print_failures(&report, progress);
         return Ok(report);
     }
@@ -522,7 +573,7 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     let mut uploaded = Vec::new();
     let planned = &plan;
     thread::scope(|s| {
-        let executor = Executor::new(&pool, job, mdtm_write, tx);
+        let executor = Executor::new(pool, job, mdtm_write, tx);
         s.spawn(move || executor.execute(planned, hold_deletes));
         for ev in rx {
             report.record(&ev);
@@ -540,9 +591,8 @@ fn sync(cfg: &Config, job: &SyncJob, progress: &mut Progress) -> Result<Report, 
     });
     progress.finish();
     if let Some(c) = &checking {
-        c.finish(&pool, job, &plan, &content, &uploaded, opts, progress);
+        c.finish(pool, job, &plan, &content, &uploaded, opts, progress);
     }
-    pool.close();
     print_failures(&report, progress);
     let summary = report.summary();
     progress.line(&summary);

@@ -3638,8 +3638,12 @@ mod interop {
         assert!(out.stdout.contains(how), "{name}: {}", out.all());
         assert_same_tree_but(&local, &site, &[".ftpmirror-manifest.json"]);
         checkout(200);
-        let out = run(&["push", "--checksum", "--delete", l, &url]);
+        let out = run(&["push", "--checksum", "--delete", "--remote-lock", l, &url]);
         assert_eq!(out.code, 0, "{name} --checksum push: {}", out.all());
+        assert!(
+            !site.join(".ftpmirror-lock").exists(),
+            "{name}: the lock is released"
+        );
         assert!(out.actions("upload").is_empty(), "{name}: {}", out.all());
         assert!(out.actions("delete").is_empty(), "{name}: {}", out.all());
         // The same size as both earlier versions (`red`, `blu`): only the content can tell.

@@ -161,3 +161,64 @@ fn a_case_twin_is_never_deleted() {
         out.all()
     );
 }
+
+/// `--remote-lock`: a held lock stops the run (exit 4, nothing sent); a stale one is taken
+/// over with a warning; the lock is gone after the run, and never mirrored or deleted.
+#[test]
+fn remote_lock_keeps_two_runs_apart() {
+    let sb = Sandbox::new();
+    write(&sb.local, "index.html", b"<p>new</p>");
+    let lock = sb.remote.join(".ftpmirror-lock");
+    let now = chrono::Utc::now();
+    let fresh = format!(
+        "host=other-ci pid=77 started={}\n",
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    write(&sb.remote, ".ftpmirror-lock/owner", fresh.as_bytes());
+    let out = sb.push(&["--remote-lock", "--delete"]);
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("locked by another run (host=other-ci pid=77"),
+        "{}",
+        out.all()
+    );
+    assert!(!sb.remote.join("index.html").exists());
+    assert!(
+        lock.join("owner").exists(),
+        "another run's lock is left alone"
+    );
+
+    // Without --remote-lock the lock is not the tree's: not deleted by --delete.
+    let out = sb.push(&["--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+    assert!(lock.join("owner").exists());
+
+    let stale = format!(
+        "host=dead-ci pid=1 started={}\n",
+        (now - chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    write(&sb.remote, ".ftpmirror-lock/owner", stale.as_bytes());
+    write(&sb.local, "index.html", b"<p>newer</p>");
+    let out = sb.push(&["--remote-lock", "--remote-lock-ttl", "1h"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("took over the remote lock"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        fs::read(sb.remote.join("index.html")).unwrap(),
+        b"<p>newer</p>"
+    );
+    assert!(!lock.exists(), "released at the end");
+
+    // A first push to a root that does not exist yet takes the lock too.
+    let url = sb.server.url("new/site");
+    let l = sb.local_str().to_string();
+    let out = sb.run(&["push", "--remote-lock", &l, &url]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(sb.remote.join("new/site/index.html").exists());
+    assert!(!sb.remote.join("new/site/.ftpmirror-lock").exists());
+}

@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod listing;
+pub mod lock;
 pub mod pool;
 pub mod proven;
 pub mod session;
