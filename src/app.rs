@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use crate::cli::{Cli, Command, ConfigArg};
-use crate::config::{Config, Env, Request};
+use crate::config::{Config, Env, FileOp, Request};
 use crate::error::{EXIT_LOCKED, EXIT_OK, EXIT_USAGE};
 use crate::lock::{self, Acquire};
 use crate::plan::Direction;
@@ -88,6 +88,12 @@ fn verbosity(command: &Command) -> u8 {
         Command::Pull { out, .. }
         | Command::Push { out, .. }
         | Command::Ls { out, .. }
+        | Command::Get { out, .. }
+        | Command::Put { out, .. }
+        | Command::Mv { out, .. }
+        | Command::Rm { out, .. }
+        | Command::Mkdir { out, .. }
+        | Command::Rmdir { out, .. }
         | Command::Run { out, .. } => out.verbose,
         Command::Profiles { verbose, .. } | Command::Check { verbose, .. } => *verbose,
         Command::Init { .. } | Command::Completions { .. } | Command::Man => 0,
@@ -137,7 +143,42 @@ fn usage(e: &anyhow::Error) -> u8 {
 /// The request a `pull`, `push` or `ls` command line makes; `None` for the profile commands.
 pub fn request(command: Command) -> Option<Request> {
     let ls_json = matches!(command, Command::Ls { json: true, .. });
+    let mut file_op = None;
     let (sync, url, sync_args, conn, out) = match command {
+        Command::Get {
+            url,
+            local_file,
+            conn,
+            out,
+        } => {
+            file_op = Some(FileOp::Get(local_file));
+            (None, url, Default::default(), conn, out)
+        }
+        Command::Put {
+            local_file,
+            url,
+            conn,
+            out,
+        } => {
+            file_op = Some(FileOp::Put(local_file));
+            (None, url, Default::default(), conn, out)
+        }
+        Command::Mv { url, to, conn, out } => {
+            file_op = Some(FileOp::Mv(to));
+            (None, url, Default::default(), conn, out)
+        }
+        Command::Rm { url, conn, out } => {
+            file_op = Some(FileOp::Rm);
+            (None, url, Default::default(), conn, out)
+        }
+        Command::Mkdir { url, conn, out } => {
+            file_op = Some(FileOp::Mkdir);
+            (None, url, Default::default(), conn, out)
+        }
+        Command::Rmdir { url, conn, out } => {
+            file_op = Some(FileOp::Rmdir);
+            (None, url, Default::default(), conn, out)
+        }
         Command::Pull {
             url,
             local_dir,
@@ -169,6 +210,7 @@ pub fn request(command: Command) -> Option<Request> {
         password: None,
         profile: None,
         ls_json,
+        file_op,
     })
 }
 

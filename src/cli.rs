@@ -155,6 +155,71 @@ pub enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Download one file, atomically (a temporary name renamed into place), with its mtime.
+    #[command(after_help = "Examples:\n  ftpmirror get ftp://ftp.example.com/pub/README README")]
+    Get {
+        /// ftp://[user@]host[:port]/path/to/file
+        url: String,
+        local_file: PathBuf,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Upload one file, atomically, creating missing remote directories.
+    #[command(
+        after_help = "Examples:\n  ftpmirror put build/app.zip ftp://deploy@ftp.example.com/htdocs/dl/app.zip"
+    )]
+    Put {
+        local_file: PathBuf,
+        /// ftp://[user@]host[:port]/path/to/file
+        url: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Rename or move a remote file or directory (RNFR/RNTO), on one server.
+    #[command(
+        after_help = "Examples:\n  ftpmirror mv ftp://ftp.example.com/htdocs/old.html ftp://ftp.example.com/htdocs/new.html"
+    )]
+    Mv {
+        url: String,
+        /// The new name: a URL on the same server, or a path (absolute, or relative to the
+        /// login directory).
+        to: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Delete one remote file.
+    #[command(after_help = "Examples:\n  ftpmirror rm ftp://ftp.example.com/htdocs/stale.html")]
+    Rm {
+        url: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Create a remote directory, and its missing parents.
+    #[command(after_help = "Examples:\n  ftpmirror mkdir ftp://ftp.example.com/htdocs/new/dir")]
+    Mkdir {
+        url: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Remove an empty remote directory.
+    #[command(after_help = "Examples:\n  ftpmirror rmdir ftp://ftp.example.com/htdocs/old")]
+    Rmdir {
+        url: String,
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
 }
 
 #[derive(Debug, Clone, Default, Args)]

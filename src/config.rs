@@ -31,6 +31,8 @@ pub enum Job {
     Ls {
         json: bool,
     },
+    /// `get`, `put`, `mv`, `rm`, `mkdir`, `rmdir`.
+    File(FileOp),
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,33 @@ pub struct Request {
     pub profile: Option<String>,
     /// `ls --json`.
     pub ls_json: bool,
+    /// A single-file command (`get`, `put`, ...) instead of `ls`, where `sync` is `None`.
+    pub file_op: Option<FileOp>,
+}
+
+/// A single-file command: one operation on the URL's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOp {
+    Get(PathBuf),
+    Put(PathBuf),
+    /// To this remote path (absolute, or relative to the login directory).
+    Mv(String),
+    Rm,
+    Mkdir,
+    Rmdir,
+}
+
+impl FileOp {
+    pub fn verb(&self) -> &'static str {
+        match self {
+            FileOp::Get(_) => "get",
+            FileOp::Put(_) => "put",
+            FileOp::Mv(_) => "mv",
+            FileOp::Rm => "rm",
+            FileOp::Mkdir => "mkdir",
+            FileOp::Rmdir => "rmdir",
+        }
+    }
 }
 
 /// What the process environment contributes; passed in so tests need not change it.
@@ -127,7 +156,10 @@ impl Config {
             Some((direction, local)) => {
                 Job::Sync(Box::new(sync_job(direction, local, &req.sync_args)?))
             }
-            None => Job::Ls { json: req.ls_json },
+            None => match req.file_op.clone() {
+                Some(op) => Job::File(op),
+                None => Job::Ls { json: req.ls_json },
+            },
         };
         let url = FtpUrl::parse(&req.url)?;
         let mut warnings = Vec::new();

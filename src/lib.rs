@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod fileop;
 pub mod filter;
 pub mod hash;
 pub mod init;

@@ -609,6 +609,7 @@ impl ProfileFile {
             password,
             profile: Some(name.to_string()),
             ls_json: false,
+            file_op: None,
         })
     }
 

@@ -7,7 +7,7 @@ use anyhow::anyhow;
 
 use crate::checksum::{self, Checking, Method};
 use crate::compare::CompareOpts;
-use crate::config::{Config, Job, SyncJob};
+use crate::config::{Config, FileOp, Job, SyncJob};
 use crate::error::{EXIT_LOCKED, EXIT_PARTIAL, EXIT_USAGE, Error};
 use crate::event::Event;
 use crate::exec::Executor;
@@ -44,6 +44,7 @@ pub fn run(cfg: &Config) -> u8 {
     let started = std::time::SystemTime::now();
     let result = match &cfg.job {
         Job::Ls { .. } => ls(cfg, &mut progress),
+        Job::File(op) => file_op(cfg, op, &mut progress),
         Job::Sync(job) => sync(cfg, job, &mut progress),
     };
     progress.finish();
@@ -95,6 +96,7 @@ fn start_line(cfg: &Config) -> String {
     );
     match &cfg.job {
         Job::Ls { .. } => format!("start ls {remote}"),
+        Job::File(op) => format!("start {} {remote}", op.verb()),
         Job::Sync(job) => {
             let (verb, arrow) = match job.direction {
                 Direction::Push => ("push", "->"),
@@ -187,6 +189,27 @@ fn collect_problems(tree: &Tree, report: &mut Report, progress: &mut Progress) {
         progress.warn(&msg);
         report.notices.push(msg);
     }
+}
+
+/// `get`, `put`, `mv`, `rm`, `mkdir`, `rmdir`: one operation; a refusal is exit 1.
+fn file_op(cfg: &Config, op: &FileOp, progress: &mut Progress) -> Result<Report, Error> {
+    if let FileOp::Put(local) = op
+        && !local.is_file()
+    {
+        return Err(Error::usage(anyhow!(
+            "local file {} does not exist or is not a file",
+            local.display()
+        )));
+    }
+    let pool = connect(cfg, progress)?;
+    let result = crate::fileop::run(cfg, &pool, op);
+    pool.close();
+    let line = result.map_err(Error::partial)?;
+    progress.log(&line);
+    if progress.verbose() {
+        progress.line(&line);
+    }
+    Ok(Report::new(false))
 }
 
 fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {

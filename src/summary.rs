@@ -39,6 +39,7 @@ fn value(
     let ep = &cfg.endpoint;
     let (command, local, dry_run) = match &cfg.job {
         Job::Ls { .. } => ("ls", None, false),
+        Job::File(op) => (op.verb(), None, false),
         Job::Sync(j) => (
             match j.direction {
                 Direction::Push => "push",

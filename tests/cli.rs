@@ -3657,6 +3657,31 @@ mod interop {
             out.all()
         );
         assert_same_tree_but(&local, &site, &[".ftpmirror-manifest.json"]);
+
+        // Single-file commands, on the same daemon.
+        let file = |p: &str| format!("{url}/{p}");
+        let one = home.path().join("one.bin");
+        fs::write(&one, noise(70_000, 3)).unwrap();
+        let o = one.to_str().unwrap();
+        let out = run(&["put", o, &file("files/new/one.bin")]);
+        assert_eq!(out.code, 0, "{name} put: {}", out.all());
+        assert_eq!(
+            fs::read(site.join("files/new/one.bin")).unwrap(),
+            noise(70_000, 3)
+        );
+        let got = home.path().join("got.bin");
+        let out = run(&["get", &file("files/new/one.bin"), got.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{name} get: {}", out.all());
+        assert_eq!(fs::read(&got).unwrap(), noise(70_000, 3));
+        let out = run(&["mv", &file("files/new/one.bin"), &file("files/one.bin")]);
+        assert_eq!(out.code, 0, "{name} mv: {}", out.all());
+        let out = run(&["rmdir", &file("files/new")]);
+        assert_eq!(out.code, 0, "{name} rmdir: {}", out.all());
+        let out = run(&["rm", &file("files/one.bin")]);
+        assert_eq!(out.code, 0, "{name} rm: {}", out.all());
+        let out = run(&["mkdir", &file("files/a/b")]);
+        assert_eq!(out.code, 0, "{name} mkdir: {}", out.all());
+        assert!(site.join("files/a/b").is_dir() && !site.join("files/one.bin").exists());
     }
 
     /// pure-ftpd requiring TLS on control and data connections (OpenSSL on its side, our

@@ -131,6 +131,11 @@ impl Session {
                 .exchange_partial(&first, 1)
                 .map_err(|e| self.timeout_is_anomaly(command, e))?
                 .remove(0);
+            // The EPSV's or the command's reply in the place of the CWD's or MDTM's: the
+            // server answered out of turn (libunftp, being asynchronous, can).
+            if matches!(code(&answer), 125 | 150 | 229) {
+                return Err(self.out_of_order(command, &answer));
+            }
             match b {
                 Before::Cwd(_) if !matches!(code(&answer), 200..=299) => {
                     // The LIST behind it runs in the old directory: its output must not be
