@@ -365,6 +365,23 @@ pub struct OutputArgs {
     /// Write a machine-readable JSON summary of the run to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+    /// --log-file lines as text, or as one JSON object each (time, profile, event, path,
+    /// bytes, error).
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Without a terminal, one line per DURATION with files and bytes done, rate and ETA
+    /// (also in --log-file), e.g. 1m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stats: Option<Duration>,
+}
+
+/// How `--log-file` lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Where the profile file is; see `profile::find`.

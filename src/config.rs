@@ -72,6 +72,9 @@ pub struct Output {
     pub verbose: u8,
     pub log_file: Option<PathBuf>,
     pub summary_json: Option<PathBuf>,
+    pub log_format: crate::cli::LogFormat,
+    /// `--stats`: a progress line this often where there is no terminal.
+    pub stats: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +187,8 @@ impl Config {
                 verbose: req.out.verbose,
                 log_file: req.out.log_file,
                 summary_json: req.out.summary_json,
+                log_format: req.out.log_format.unwrap_or_default(),
+                stats: req.out.stats,
             },
             profile: req.profile,
             warnings,

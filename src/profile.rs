@@ -207,6 +207,9 @@ pub struct Keys {
     pub time_offset: Option<i64>,
     pub log_file: Option<String>,
     pub summary_json: Option<String>,
+    pub log_format: Option<crate::cli::LogFormat>,
+    #[serde(default, deserialize_with = "de_timeout")]
+    pub stats: Option<Duration>,
     pub quiet: Option<bool>,
     pub verbose: Option<u8>,
 }
@@ -292,6 +295,8 @@ impl Keys {
             time_offset: self.time_offset.or(d.time_offset),
             log_file: self.log_file.or(d.log_file),
             summary_json: self.summary_json.or(d.summary_json),
+            log_format: self.log_format.or(d.log_format),
+            stats: self.stats.or(d.stats),
             quiet: self.quiet.or(d.quiet),
             verbose: self.verbose.or(d.verbose),
         }
@@ -599,6 +604,8 @@ impl ProfileFile {
             verbose: if f_out.quiet { 0 } else { verbose },
             log_file: f_out.log_file.clone().or(path(k.log_file)?),
             summary_json: f_out.summary_json.clone().or(path(k.summary_json)?),
+            log_format: f_out.log_format.or(k.log_format),
+            stats: f_out.stats.or(k.stats),
         };
         Ok(Request {
             sync: Some((direction, local)),

@@ -2,7 +2,7 @@
 //! one plain line per action otherwise (cron, CI logs), nothing but errors with `--quiet`.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -24,6 +24,11 @@ pub struct Progress {
     listed_entries: usize,
     /// Actions started and not yet done, shown under the bar.
     current: Vec<String>,
+    /// `--stats`: how often a plain progress line is written where there is no bar.
+    stats: Option<Duration>,
+    last_stats: Instant,
+    /// When the transfers began, and their bytes: total and done.
+    transfers: Option<(Instant, u64, u64)>,
 }
 
 impl Progress {
@@ -39,7 +44,44 @@ impl Progress {
             listed_dirs: 0,
             listed_entries: 0,
             current: Vec::new(),
+            stats: out.stats,
+            last_stats: Instant::now(),
+            transfers: None,
         }
+    }
+
+    /// `--stats`: one line when the interval has passed (only without a terminal, where
+    /// the bar shows the same), written to stdout (not with `--quiet`) and the log.
+    fn maybe_stats(&mut self) {
+        let Some(every) = self.stats else { return };
+        if self.tty || self.last_stats.elapsed() < every {
+            return;
+        }
+        self.last_stats = Instant::now();
+        let line = match self.transfers {
+            Some((started, total, done)) => {
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                let rate = done as f64 / secs;
+                let eta = match rate > 0.0 {
+                    true => format!("{:.0}s", total.saturating_sub(done) as f64 / rate),
+                    false => "-".to_string(),
+                };
+                format!(
+                    "stats: {}/{} files, {} of {}, {}/s, ETA {eta}",
+                    self.files_done,
+                    self.files_total,
+                    HumanBytes(done),
+                    HumanBytes(total),
+                    HumanBytes(rate as u64)
+                )
+            }
+            None => format!(
+                "stats: listing: {} directories, {} entries",
+                self.listed_dirs, self.listed_entries
+            ),
+        };
+        self.log.line(&line);
+        self.line(&line);
     }
 
     pub fn verbose(&self) -> bool {
@@ -62,6 +104,7 @@ impl Progress {
         self.finish();
         self.files_total = files;
         self.files_done = 0;
+        self.transfers = Some((Instant::now(), bytes, 0));
         if self.tty {
             let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -163,6 +206,9 @@ impl Progress {
                 if let Some(bar) = &self.bar {
                     bar.inc(*n);
                 }
+                if let Some((_, _, done)) = &mut self.transfers {
+                    *done += n;
+                }
             }
             Event::Done {
                 op,
@@ -192,5 +238,6 @@ impl Progress {
             Event::Detail(d) if self.verbose() => self.line(d),
             Event::Detail(_) => {}
         }
+        self.maybe_stats();
     }
 }

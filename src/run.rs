@@ -29,7 +29,11 @@ use std::collections::BTreeMap;
 /// Runs the configured job and returns its exit code. Everything the user sees goes through
 /// `Progress` (terminal and `--log-file`); `--summary-json` is written last.
 pub fn run(cfg: &Config) -> u8 {
-    let log = match RunLog::open(cfg.output.log_file.as_deref(), cfg.profile.as_deref()) {
+    let log = match RunLog::open(
+        cfg.output.log_file.as_deref(),
+        cfg.profile.as_deref(),
+        cfg.output.log_format == crate::cli::LogFormat::Json,
+    ) {
         Ok(log) => log,
         Err(e) => {
             eprintln!("{}", crate::term::error(&format!("{e:#}")));

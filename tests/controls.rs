@@ -222,3 +222,61 @@ fn remote_lock_keeps_two_runs_apart() {
     assert!(sb.remote.join("new/site/index.html").exists());
     assert!(!sb.remote.join("new/site/.ftpmirror-lock").exists());
 }
+
+/// `--stats` writes progress lines where there is no terminal (here: a pipe), and
+/// `--log-format json` makes every log line one JSON object.
+#[test]
+fn stats_lines_and_a_json_log() {
+    let sb = Sandbox::new();
+    write(&sb.local, "big.bin", &support::noise(6 << 20, 5));
+    write(&sb.local, "small.txt", b"small");
+    let log = sb.dir.path().join("run.log");
+    let l = log.to_str().unwrap();
+    let out = sb.push(&[
+        "--bwlimit",
+        "2M",
+        "--stats",
+        "100ms",
+        "--log-file",
+        l,
+        "--log-format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let stats: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("stats: "))
+        .collect();
+    assert!(
+        stats.len() >= 2,
+        "a 3 s run, a line each 100 ms: {}",
+        out.all()
+    );
+    assert!(
+        stats
+            .iter()
+            .any(|l| l.contains("/2 files") && l.contains("/s, ETA")),
+        "{stats:?}"
+    );
+    let lines: Vec<serde_json::Value> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let events: Vec<&str> = lines.iter().map(|v| v["event"].as_str().unwrap()).collect();
+    assert_eq!(events.first(), Some(&"start"), "{events:?}");
+    assert_eq!(events.last(), Some(&"end"), "{events:?}");
+    let up = lines
+        .iter()
+        .find(|v| v["event"] == "upload" && v["path"] == "big.bin")
+        .expect("the upload, logged");
+    assert_eq!(up["bytes"], 6 << 20);
+    assert_eq!(up["ok"], true);
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["event"] == "message"
+                && v["message"].as_str().unwrap().starts_with("stats: "))
+    );
+}
