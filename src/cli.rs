@@ -246,6 +246,10 @@ pub struct SyncArgs {
     /// Print the plan and change nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// push: follow local symbolic links to files and directories and send what they point
+    /// to (loops and links to nothing are skipped with a warning) [default: links skipped].
+    #[arg(short = 'L', long)]
+    pub copy_links: bool,
     /// Match names whatever their letter case (for case-insensitive servers: IIS, FileZilla
     /// Server, most Windows hosts): `a.JPG` on one side is `a.jpg` on the other.
     #[arg(long)]

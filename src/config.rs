@@ -45,6 +45,8 @@ pub struct SyncJob {
     pub size_only: bool,
     /// `--remote-lock`: the TTL after which a held lock is taken over; `None`: no lock.
     pub remote_lock: Option<Duration>,
+    /// `-L`: the local scan follows symbolic links (push only).
+    pub copy_links: bool,
     /// `--ignore-case`: names match whatever their letter case.
     pub ignore_case: bool,
     /// `--checksum`: content decides for files of the same size.
@@ -197,6 +199,10 @@ impl Config {
 }
 
 fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<SyncJob> {
+    if sync.copy_links && direction == Direction::Pull {
+        // Followed on the destination, a delete would reach into whatever a link points at.
+        bail!("-L/--copy-links is for push: a pull never follows local links");
+    }
     Ok(SyncJob {
         direction,
         local,
@@ -205,6 +211,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         size_only: sync.size_only,
         checksum: sync.checksum,
         ignore_case: sync.ignore_case,
+        copy_links: sync.copy_links,
         remote_lock: sync
             .remote_lock
             .then(|| sync.remote_lock_ttl.unwrap_or(Duration::from_secs(3600))),

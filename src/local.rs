@@ -15,6 +15,14 @@ use crate::tree::{Entry, Mtime, Precision, Problem, Tree};
 /// with a notice; names that cannot be sent to a server (not UTF-8, control characters) are
 /// errors, and nothing below such a directory is touched.
 pub fn scan(root: &Path, filter: &Filter) -> Result<Tree> {
+    scan_with(root, filter, false)
+}
+
+/// [`scan`]; with `follow_links` (`-L`, push only), a symbolic link stands for what it points
+/// to, file or directory, wherever that is. A link that leads back into a directory it is in
+/// (a loop) and a link to nothing are skipped with a notice, so the destination's copy of
+/// that path is never deleted.
+pub fn scan_with(root: &Path, filter: &Filter, follow_links: bool) -> Result<Tree> {
     let mut tree = Tree::new();
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
@@ -26,7 +34,7 @@ pub fn scan(root: &Path, filter: &Filter) -> Result<Tree> {
         Err(e) => bail!("cannot read {}: {e}", root.display()),
     }
     let mut walk = WalkDir::new(root)
-        .follow_links(false)
+        .follow_links(follow_links)
         .sort_by_file_name()
         .min_depth(1)
         .into_iter();
@@ -34,10 +42,23 @@ pub fn scan(root: &Path, filter: &Filter) -> Result<Tree> {
         let entry = match item {
             Ok(e) => e,
             Err(e) => {
-                let dir = e
+                let rel = e.path().and_then(|p| relative(root, p).ok());
+                let link = e
                     .path()
-                    .and_then(|p| relative(root, p).ok())
-                    .unwrap_or_else(RelPath::root);
+                    .and_then(|p| std::fs::symlink_metadata(p).ok())
+                    .is_some_and(|m| m.file_type().is_symlink());
+                if let (true, Some(path)) = (follow_links && link, &rel) {
+                    let message = match e.loop_ancestor() {
+                        Some(a) => format!("symbolic link loop (back to {}) skipped", a.display()),
+                        None => format!("symbolic link skipped: {e}"),
+                    };
+                    tree.skipped.push(Problem {
+                        path: path.to_string(),
+                        message,
+                    });
+                    continue;
+                }
+                let dir = rel.unwrap_or_else(RelPath::root);
                 let msg = format!("cannot read {}: {e}", e.path().unwrap_or(root).display());
                 tree.unreadable.push((dir, msg));
                 continue;
@@ -140,6 +161,33 @@ mod tests {
         assert_eq!(t.skipped.len(), 1);
         assert_eq!(t.errors.len(), 1);
         assert!(t.errors[0].message.contains("control character"));
+    }
+
+    #[test]
+    fn copy_links_follows_files_and_dirs_and_skips_loops_and_dangling_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        let shared = dir.path().join("shared");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::create_dir_all(&shared).unwrap();
+        fs::write(shared.join("logo.png"), b"png!").unwrap();
+        fs::write(dir.path().join("robots.txt"), b"User-agent: *").unwrap();
+        std::os::unix::fs::symlink(&shared, root.join("assets")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("robots.txt"), root.join("robots.txt")).unwrap();
+        std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", root.join("gone")).unwrap();
+
+        let t = scan_with(&root, &Filter::default(), true).unwrap();
+        let keys: Vec<&str> = t.entries.keys().map(RelPath::as_str).collect();
+        assert_eq!(keys, ["assets", "assets/logo.png", "robots.txt", "sub"]);
+        assert!(t.unreadable.is_empty(), "{:?}", t.unreadable);
+        let mut skipped: Vec<&str> = t.skipped.iter().map(|p| p.path.as_str()).collect();
+        skipped.sort();
+        assert_eq!(skipped, ["gone", "sub/up"]);
+        assert!(t.skipped.iter().any(|p| p.message.contains("loop")));
+
+        let plain = scan(&root, &Filter::default()).unwrap();
+        assert_eq!(plain.skipped.len(), 4, "without -L every link is skipped");
     }
 
     #[test]

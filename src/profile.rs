@@ -163,6 +163,7 @@ pub struct Keys {
     pub size_only: Option<bool>,
     pub checksum: Option<bool>,
     pub ignore_case: Option<bool>,
+    pub copy_links: Option<bool>,
     pub remote_lock: Option<bool>,
     #[serde(default, deserialize_with = "de_age")]
     pub remote_lock_ttl: Option<Duration>,
@@ -259,6 +260,7 @@ impl Keys {
             size_only: self.size_only.or(d.size_only),
             checksum: self.checksum.or(d.checksum),
             ignore_case: self.ignore_case.or(d.ignore_case),
+            copy_links: self.copy_links.or(d.copy_links),
             remote_lock: self.remote_lock.or(d.remote_lock),
             remote_lock_ttl: self.remote_lock_ttl.or(d.remote_lock_ttl),
             bwlimit: self.bwlimit.or(d.bwlimit),
@@ -537,6 +539,7 @@ impl ProfileFile {
             size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
             ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
+            copy_links: k.copy_links.unwrap_or(false) || f_sync.copy_links,
             remote_lock: k.remote_lock.unwrap_or(false) || f_sync.remote_lock,
             remote_lock_ttl: f_sync.remote_lock_ttl.or(k.remote_lock_ttl),
             bwlimit: f_sync.bwlimit.clone().or(k.bwlimit),

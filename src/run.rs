@@ -427,7 +427,8 @@ fn sync_on(
         Direction::Pull => (dest_filter, &job.filter),
     };
     let (local, mut remote) = thread::scope(|s| {
-        let h = s.spawn(|| local::scan(&job.local, local_filter));
+        let follow = job.copy_links && job.direction == Direction::Push;
+        let h = s.spawn(move || local::scan_with(&job.local, local_filter, follow));
         let remote = list_remote(pool, remote_filter, progress);
         (h.join().expect("scan thread panicked"), remote)
     });

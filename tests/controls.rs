@@ -280,3 +280,44 @@ fn stats_lines_and_a_json_log() {
                 && v["message"].as_str().unwrap().starts_with("stats: "))
     );
 }
+
+/// `-L` on push sends what links point to, reports a loop, and is refused on pull.
+#[test]
+fn copy_links_sends_what_links_point_to() {
+    let sb = Sandbox::new();
+    let shared = sb.dir.path().join("shared");
+    write(&shared, "logo.png", b"png!");
+    write(&sb.local, "index.html", b"<p>hi</p>");
+    std::os::unix::fs::symlink(&shared, sb.local.join("assets")).unwrap();
+    std::os::unix::fs::symlink(".", sb.local.join("again")).unwrap();
+
+    let out = sb.push(&[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("assets: symbolic link skipped"),
+        "{}",
+        out.all()
+    );
+    assert!(!sb.remote.join("assets").exists());
+
+    let out = sb.push(&["-L", "--delete"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        fs::read(sb.remote.join("assets/logo.png")).unwrap(),
+        b"png!"
+    );
+    assert!(
+        out.stderr.contains("again: symbolic link loop"),
+        "{}",
+        out.all()
+    );
+    assert!(!sb.remote.join("again").exists());
+
+    let out = sb.pull(&["-L"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("-L/--copy-links is for push"),
+        "{}",
+        out.all()
+    );
+}
