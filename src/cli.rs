@@ -250,6 +250,10 @@ pub struct SyncArgs {
     /// to (loops and links to nothing are skipped with a warning) [default: links skipped].
     #[arg(short = 'L', long)]
     pub copy_links: bool,
+    /// Modes for what this run creates or replaces, as rsync: D755,F644 (octal). Sent with
+    /// SITE CHMOD on a push (a server without it gets one warning), set locally on a pull.
+    #[arg(long, value_name = "SPEC", value_parser = crate::chmod::Chmod::parse)]
+    pub chmod: Option<crate::chmod::Chmod>,
     /// Match names whatever their letter case (for case-insensitive servers: IIS, FileZilla
     /// Server, most Windows hosts): `a.JPG` on one side is `a.jpg` on the other.
     #[arg(long)]

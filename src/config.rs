@@ -45,6 +45,8 @@ pub struct SyncJob {
     pub size_only: bool,
     /// `--remote-lock`: the TTL after which a held lock is taken over; `None`: no lock.
     pub remote_lock: Option<Duration>,
+    /// `--chmod`: modes for what the run creates or replaces.
+    pub chmod: Option<crate::chmod::Chmod>,
     /// `-L`: the local scan follows symbolic links (push only).
     pub copy_links: bool,
     /// `--ignore-case`: names match whatever their letter case.
@@ -212,6 +214,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         checksum: sync.checksum,
         ignore_case: sync.ignore_case,
         copy_links: sync.copy_links,
+        chmod: sync.chmod,
         remote_lock: sync
             .remote_lock
             .then(|| sync.remote_lock_ttl.unwrap_or(Duration::from_secs(3600))),

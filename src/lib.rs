@@ -6,6 +6,7 @@
 pub mod app;
 pub mod bwlimit;
 pub mod checksum;
+pub mod chmod;
 pub mod cli;
 pub mod compare;
 pub mod config;

@@ -116,6 +116,10 @@ fn de_bwlimit<'de, D: Deserializer<'de>>(
     )
 }
 
+fn de_chmod<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::chmod::Chmod>, D::Error> {
+    parsed(d, "modes such as D755,F644", crate::chmod::Chmod::parse)
+}
+
 fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     parsed(d, "a size such as 512k or 4M", crate::limits::parse_size)
 }
@@ -164,6 +168,8 @@ pub struct Keys {
     pub checksum: Option<bool>,
     pub ignore_case: Option<bool>,
     pub copy_links: Option<bool>,
+    #[serde(default, deserialize_with = "de_chmod")]
+    pub chmod: Option<crate::chmod::Chmod>,
     pub remote_lock: Option<bool>,
     #[serde(default, deserialize_with = "de_age")]
     pub remote_lock_ttl: Option<Duration>,
@@ -261,6 +267,7 @@ impl Keys {
             checksum: self.checksum.or(d.checksum),
             ignore_case: self.ignore_case.or(d.ignore_case),
             copy_links: self.copy_links.or(d.copy_links),
+            chmod: self.chmod.or(d.chmod),
             remote_lock: self.remote_lock.or(d.remote_lock),
             remote_lock_ttl: self.remote_lock_ttl.or(d.remote_lock_ttl),
             bwlimit: self.bwlimit.or(d.bwlimit),
@@ -540,6 +547,7 @@ impl ProfileFile {
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
             ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
             copy_links: k.copy_links.unwrap_or(false) || f_sync.copy_links,
+            chmod: f_sync.chmod.or(k.chmod),
             remote_lock: k.remote_lock.unwrap_or(false) || f_sync.remote_lock,
             remote_lock_ttl: f_sync.remote_lock_ttl.or(k.remote_lock_ttl),
             bwlimit: f_sync.bwlimit.clone().or(k.bwlimit),

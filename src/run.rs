@@ -598,7 +598,8 @@ fn sync_on(
     };
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
-    let mut uploaded = Vec::new();
+    let mut transferred = Vec::new();
+    let mut created = Vec::new();
     let planned = &plan;
     thread::scope(|s| {
         let executor = Executor::new(pool, job, mdtm_write, tx);
@@ -607,25 +608,83 @@ fn sync_on(
             report.record(&ev);
             progress.on_event(&ev);
             if let Event::Done {
-                op: Op::Upload,
+                op,
                 path,
                 result: Ok(()),
                 ..
             } = &ev
             {
-                uploaded.push(path.clone());
+                match op {
+                    Op::Upload | Op::Download => transferred.push(path.clone()),
+                    Op::Mkdir => created.push(path.clone()),
+                    _ => {}
+                }
             }
         }
     });
     progress.finish();
+    if let Some(modes) = job.chmod {
+        apply_chmod(pool, job, modes, &transferred, &created, progress);
+    }
     if let Some(c) = &checking {
-        c.finish(pool, job, &plan, &content, &uploaded, opts, progress);
+        let uploaded = match job.direction {
+            Direction::Push => transferred.as_slice(),
+            Direction::Pull => &[],
+        };
+        c.finish(pool, job, &plan, &content, uploaded, opts, progress);
     }
     print_failures(&report, progress);
     let summary = report.summary();
     progress.line(&summary);
     progress.log(&summary);
     Ok(report)
+}
+
+/// `--chmod`: the modes for the files this run sent and the directories it made, and only
+/// those. On a push, SITE CHMOD in batches; a server without it is one warning.
+fn apply_chmod(
+    pool: &Pool,
+    job: &SyncJob,
+    modes: crate::chmod::Chmod,
+    files: &[RelPath],
+    dirs: &[RelPath],
+    progress: &mut Progress,
+) {
+    let mut refused = 0;
+    for (mode, paths) in [(modes.dir, dirs), (modes.file, files)] {
+        let Some(mode) = mode.filter(|_| !paths.is_empty()) else {
+            continue;
+        };
+        if job.direction == Direction::Pull {
+            for p in paths {
+                let local = p.to_local(&job.local);
+                if let Err(e) = crate::chmod::set_local(&local, mode) {
+                    progress.warn(&format!("cannot chmod {}: {e}", local.display()));
+                }
+            }
+            continue;
+        }
+        let remote: Vec<String> = paths.iter().map(|p| p.to_remote(pool.root())).collect();
+        let notices = std::sync::Mutex::new(Vec::new());
+        let on_notice = |m: String| notices.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+        let answers = pool.ask_spread(&remote, &on_notice, |s, chunk| s.chmods(mode, chunk));
+        for n in notices.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            progress.warn(&n);
+        }
+        if answers.contains(&Some(false)) {
+            progress.warn(&format!(
+                "{}: the server does not do SITE CHMOD; --chmod left the modes as the server made them",
+                pool.endpoint().label()
+            ));
+            return;
+        }
+        refused += answers.iter().filter(|a| a.is_none()).count();
+    }
+    if refused > 0 {
+        progress.warn(&format!(
+            "SITE CHMOD was refused for {refused} file(s) or directories"
+        ));
+    }
 }
 
 fn dry_run_summary(plan: &Plan) -> String {

@@ -3658,6 +3658,27 @@ mod interop {
         );
         assert_same_tree_but(&local, &site, &[".ftpmirror-manifest.json"]);
 
+        // --chmod: the modes of what the run sent and made, on the server's file system.
+        let mode = |p: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            fs::metadata(site.join(p)).unwrap().permissions().mode() & 0o777
+        };
+        let index_mode = mode("index.html");
+        write(&local, "private/key.txt", b"secret");
+        let out = run(&["push", "--chmod", "D700,F600", l, &url]);
+        assert_eq!(out.code, 0, "{name} --chmod: {}", out.all());
+        assert_eq!(
+            (mode("private"), mode("private/key.txt")),
+            (0o700, 0o600),
+            "{name}: {}",
+            out.all()
+        );
+        assert_eq!(
+            mode("index.html"),
+            index_mode,
+            "{name}: only what the run sent"
+        );
+
         // Single-file commands, on the same daemon.
         let file = |p: &str| format!("{url}/{p}");
         let one = home.path().join("one.bin");

@@ -321,3 +321,37 @@ fn copy_links_sends_what_links_point_to() {
         out.all()
     );
 }
+
+/// `--chmod` on a pull sets the local modes of what it wrote; libunftp has no SITE CHMOD, so
+/// a push says so once and goes on.
+#[test]
+fn chmod_sets_modes_of_what_the_run_wrote() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    write(&sb.remote, "d/a.txt", b"a");
+    write(&sb.remote, "b.txt", b"b");
+    let out = sb.pull(&["--chmod", "D700,F600"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let mode = |p: &str| fs::metadata(sb.local.join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        (mode("d"), mode("d/a.txt"), mode("b.txt")),
+        (0o700, 0o600, 0o600)
+    );
+
+    // Not touched again when nothing is written.
+    fs::set_permissions(sb.local.join("b.txt"), fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sb.pull(&["--chmod", "F600"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(mode("b.txt"), 0o644);
+
+    write(&sb.local, "c.txt", b"c");
+    let out = sb.push(&["--chmod", "F644"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr.matches("does not do SITE CHMOD").count(),
+        1,
+        "{}",
+        out.all()
+    );
+    assert!(sb.remote.join("c.txt").exists());
+}

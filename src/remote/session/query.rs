@@ -31,6 +31,18 @@ impl Session {
         })
     }
 
+    /// `SITE CHMOD mode path` for each of `paths`: `Some(true)` set, `Some(false)` the
+    /// server does not do SITE CHMOD (500, 502, 504), `None` refused for that file (550).
+    pub fn chmods(&mut self, mode: u32, paths: &[String]) -> Result<Vec<Option<bool>>> {
+        let verb = format!("SITE CHMOD {mode:o}");
+        self.queries(&verb, paths, |r| match code(r) {
+            200..=299 => Some(Some(true)),
+            500 | 502 | 504 => Some(Some(false)),
+            400..=599 => Some(None),
+            _ => None,
+        })
+    }
+
     /// The digest of each of `paths` by `cmd` (lower-case hex), `None` where the server has
     /// none to give (550: gone, 553: not a plain file, or a reply no digest can be read
     /// from). A command the server does not know (500, 502, 504) is an error.
