@@ -156,7 +156,10 @@ pub enum Command {
         out: OutputArgs,
     },
     /// Download one file, atomically (a temporary name renamed into place), with its mtime.
-    #[command(after_help = "Examples:\n  ftpmirror get ftp://ftp.example.com/pub/README README")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror get ftp://ftp.example.com/pub/README README\n  \
+                      ftpmirror get --tls implicit ftps://bob@ftp.example.com/backup/db.sql.gz /srv/db.sql.gz"
+    )]
     Get {
         /// ftp://[user@]host[:port]/path/to/file
         url: String,
@@ -168,7 +171,8 @@ pub enum Command {
     },
     /// Upload one file, atomically, creating missing remote directories.
     #[command(
-        after_help = "Examples:\n  ftpmirror put build/app.zip ftp://deploy@ftp.example.com/htdocs/dl/app.zip"
+        after_help = "Examples:\n  ftpmirror put build/app.zip ftp://deploy@ftp.example.com/htdocs/dl/app.zip\n  \
+                      ftpmirror put -v notes.txt ftp://bob@ftp.example.com/notes.txt"
     )]
     Put {
         local_file: PathBuf,
@@ -181,7 +185,8 @@ pub enum Command {
     },
     /// Rename or move a remote file or directory (RNFR/RNTO), on one server.
     #[command(
-        after_help = "Examples:\n  ftpmirror mv ftp://ftp.example.com/htdocs/old.html ftp://ftp.example.com/htdocs/new.html"
+        after_help = "Examples:\n  ftpmirror mv ftp://ftp.example.com/htdocs/old.html ftp://ftp.example.com/htdocs/new.html\n  \
+                      ftpmirror mv ftp://ftp.example.com/htdocs/tmp /htdocs/archive/tmp"
     )]
     Mv {
         url: String,
@@ -194,7 +199,10 @@ pub enum Command {
         out: OutputArgs,
     },
     /// Delete one remote file.
-    #[command(after_help = "Examples:\n  ftpmirror rm ftp://ftp.example.com/htdocs/stale.html")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror rm ftp://ftp.example.com/htdocs/stale.html\n  \
+                      ftpmirror rm -v ftp://bob@ftp.example.com/incoming/done.csv"
+    )]
     Rm {
         url: String,
         #[command(flatten)]
@@ -203,7 +211,10 @@ pub enum Command {
         out: OutputArgs,
     },
     /// Create a remote directory, and its missing parents.
-    #[command(after_help = "Examples:\n  ftpmirror mkdir ftp://ftp.example.com/htdocs/new/dir")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror mkdir ftp://ftp.example.com/htdocs/new/dir\n  \
+                      ftpmirror mkdir ftps://bob@ftp.example.com/backup/2026-12"
+    )]
     Mkdir {
         url: String,
         #[command(flatten)]
@@ -212,7 +223,10 @@ pub enum Command {
         out: OutputArgs,
     },
     /// Remove an empty remote directory.
-    #[command(after_help = "Examples:\n  ftpmirror rmdir ftp://ftp.example.com/htdocs/old")]
+    #[command(
+        after_help = "Examples:\n  ftpmirror rmdir ftp://ftp.example.com/htdocs/old\n  \
+                      ftpmirror rmdir -v ftps://bob@ftp.example.com/backup/2025-01"
+    )]
     Rmdir {
         url: String,
         #[command(flatten)]

@@ -756,6 +756,9 @@ mod tests {
                 group in proptest::option::of("[a-z]{1,8}"),
             ) {
                 prop_assume!(!name.contains(" -> ") && name != "." && name != "..");
+                // A name of spaces alone is not told apart from the line's end by any
+                // client (the corpus has none); it is not part of the property.
+                prop_assume!(!name.trim().is_empty());
                 let group = group.map(|g| format!(" {g}")).unwrap_or_default();
                 let mon = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"][month];
                 let line = format!("-rw-r--r--    1 {owner}{group} {size:>12} {mon} {day:>2}  {year} {name}");
