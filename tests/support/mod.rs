@@ -169,12 +169,7 @@ pub fn touch(root: &Path, rel: &str, secs: i64) {
     } else {
         now - Duration::from_secs((-secs) as u64)
     };
-    fs::File::options()
-        .write(true)
-        .open(root.join(rel))
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
+    set_mtime(root, rel, t);
 }
 
 /// Sets a file's mtime to `t`.
