@@ -33,7 +33,8 @@ pub enum Command {
     /// Make LOCAL_DIR a copy of the remote tree (download).
     #[command(
         after_help = "Examples:\n  ftpmirror pull ftp://mirror.example.com/pub/data ./data\n  \
-                            ftpmirror pull --delete -j 8 ftp://bob@ftp.example.com/backups /srv/backups"
+                            ftpmirror pull --delete -j 8 ftp://bob@ftp.example.com/backups /srv/backups\n  \
+                            ftpmirror pull --min-age 5m --bwlimit 4M --stats 1m -q ftp://bob@ftp.example.com/exports /srv/exports"
     )]
     Pull {
         /// ftp://[user[:password]@]host[:port]/path (path relative to the login directory;
@@ -51,7 +52,8 @@ pub enum Command {
     /// Make the remote tree a copy of LOCAL_DIR (upload).
     #[command(
         after_help = "Examples:\n  ftpmirror push --dry-run --delete ./public ftp://deploy@www.example.com/htdocs\n  \
-                            FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs"
+                            FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs\n  \
+                            ftpmirror push --checksum --delete --remote-lock --chmod D755,F644 ./public ftp://deploy@www.example.com/htdocs"
     )]
     Push {
         /// Local directory to upload.
