@@ -550,9 +550,14 @@ fn sync_on(
         )));
     }
     let mut plan = plan_with(source, dest, opts, &content);
-    report
-        .problems
-        .extend(guard::keep_case_twins(&mut plan, source));
+    let twins = guard::keep_case_twins(&mut plan, source);
+    if let Some(first) = twins.first()
+        && job.direction == Direction::Push
+        && progress.verbose()
+    {
+        progress.line(&case_probe(pool, dest, first));
+    }
+    report.problems.extend(twins.iter().map(|t| t.to_string()));
     for c in &plan.conflicts {
         report.problems.push(format!("conflict: {c}"));
     }
@@ -638,6 +643,39 @@ fn sync_on(
     progress.line(&summary);
     progress.log(&summary);
     Ok(report)
+}
+
+/// Where a case twin stopped a delete, one SIZE tells whether the server folds case: asked
+/// by the source's spelling, a name the listing shows only in the other case. For `-v`.
+fn case_probe(pool: &Pool, remote_tree: &Tree, t: &guard::CaseTwin) -> String {
+    if remote_tree.get(&t.twin).is_some() {
+        return format!(
+            "the server is case-sensitive: it lists both {} and {}",
+            t.twin, t.kept
+        );
+    }
+    let asked = t.twin.to_remote(pool.root());
+    let answer = pool.caps().size.then(|| {
+        let mut s = pool.take().ok()?;
+        let r = s.sizes(std::slice::from_ref(&asked));
+        pool.give(s);
+        r.ok()?.pop()
+    });
+    match answer.flatten() {
+        Some(Some(_)) => format!(
+            "the server is case-insensitive: SIZE {} answered for {}, listed as {}; --ignore-case fits it",
+            remote::escape(&asked),
+            t.twin,
+            t.kept
+        ),
+        Some(None) => format!(
+            "the server is case-sensitive: SIZE {} found nothing; {} and {} are two files there",
+            remote::escape(&asked),
+            t.twin,
+            t.kept
+        ),
+        None => "whether the server folds letter case is not known (no SIZE)".to_string(),
+    }
 }
 
 /// `--chmod`: the modes for the files this run sent and the directories it made, and only

@@ -135,6 +135,14 @@ fn a_case_twin_is_never_deleted() {
     set_mtime(&sb.local, "img/100_001.JPG", when);
     set_mtime(&sb.remote, "img/100_001.jpg", when);
 
+    // One SIZE by the source's spelling tells what kind of server this is (-v).
+    let out = sb.push(&["--delete", "--dry-run", "-v"]);
+    assert!(
+        out.stdout
+            .contains("the server is case-sensitive: SIZE /img/100_001.JPG found nothing"),
+        "{}",
+        out.all()
+    );
     let out = sb.push(&["--delete"]);
     assert_eq!(out.code, 1, "a failure to look at: {}", out.all());
     assert!(
@@ -148,6 +156,15 @@ fn a_case_twin_is_never_deleted() {
     assert_eq!(
         fs::read(sb.remote.join("img/100_001.jpg")).unwrap(),
         b"photo"
+    );
+
+    // Now the server lists both names: it told its kind itself.
+    let out = sb.push(&["--delete", "--dry-run", "-v"]);
+    assert!(
+        out.stdout
+            .contains("the server is case-sensitive: it lists both"),
+        "{}",
+        out.all()
     );
 
     fs::remove_file(sb.remote.join("img/100_001.JPG")).unwrap();

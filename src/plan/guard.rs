@@ -13,26 +13,45 @@ use super::{Action, Plan};
 use crate::path::RelPath;
 use crate::tree::Tree;
 
+/// A delete dropped because its name is a source name but for letter case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseTwin {
+    /// The destination entry that was not deleted.
+    pub kept: RelPath,
+    /// The source name it differs from only in case.
+    pub twin: RelPath,
+}
+
+impl std::fmt::Display for CaseTwin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "not deleting {}: its name differs only in letter case from {}, which this run \
+             keeps or sends, and on a case-insensitive server they are one file (use \
+             --ignore-case to compare names that way)",
+            self.kept, self.twin
+        )
+    }
+}
+
 /// Takes out of `plan` every delete whose path equals a source path but for letter case,
-/// and returns one message for each, to be reported as a failure.
-pub fn keep_case_twins(plan: &mut Plan, source: &Tree) -> Vec<String> {
+/// and returns them, each to be reported as a failure.
+pub fn keep_case_twins(plan: &mut Plan, source: &Tree) -> Vec<CaseTwin> {
     let folded: HashMap<String, &RelPath> = source.entries.keys().map(|p| (fold(p), p)).collect();
-    let mut problems = Vec::new();
+    let mut twins = Vec::new();
     let mut keep = |a: &Action| match folded.get(&fold(&a.path)) {
         Some(twin) if **twin != a.path => {
-            problems.push(format!(
-                "not deleting {}: its name differs only in letter case from {twin}, which \
-                 this run keeps or sends, and on a case-insensitive server they are one file \
-                 (use --ignore-case to compare names that way)",
-                a.path
-            ));
+            twins.push(CaseTwin {
+                kept: a.path.clone(),
+                twin: (*twin).clone(),
+            });
             false
         }
         _ => true,
     };
     plan.deletes.retain(&mut keep);
     plan.clear.retain(&mut keep);
-    problems
+    twins
 }
 
 fn fold(p: &RelPath) -> String {
@@ -107,11 +126,16 @@ mod tests {
         dest.insert(p("img/stale.jpg"), Entry::file(5, None));
         let mut pl = plan(&source, &dest, opts());
         assert_eq!(pl.deletes.len(), 2);
-        let problems = keep_case_twins(&mut pl, &source);
+        let twins = keep_case_twins(&mut pl, &source);
         let left: Vec<&str> = pl.deletes.iter().map(|a| a.path.as_str()).collect();
         assert_eq!(left, ["img/stale.jpg"]);
-        assert_eq!(problems.len(), 1);
-        assert!(problems[0].contains("img/100_001.jpg"), "{}", problems[0]);
+        assert_eq!(
+            twins,
+            [CaseTwin {
+                kept: p("img/100_001.jpg"),
+                twin: p("img/100_001.JPG")
+            }]
+        );
         assert_eq!(pl.transfers.len(), 1, "the upload itself stays");
     }
 
