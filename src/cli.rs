@@ -266,6 +266,10 @@ pub struct SyncArgs {
     /// to (loops and links to nothing are skipped with a warning) [default: links skipped].
     #[arg(short = 'L', long)]
     pub copy_links: bool,
+    /// push: upload (and rename into place) files matching GLOB after all others, so that no
+    /// page goes live before its assets (repeatable) [default: *.html, *.htm].
+    #[arg(long, value_name = "GLOB")]
+    pub upload_last: Vec<String>,
     /// Modes for what this run creates or replaces, as rsync: D755,F644 (octal). Sent with
     /// SITE CHMOD on a push (a server without it gets one warning), set locally on a pull.
     #[arg(long, value_name = "SPEC", value_parser = crate::chmod::Chmod::parse)]

@@ -45,6 +45,8 @@ pub struct SyncJob {
     pub size_only: bool,
     /// `--remote-lock`: the TTL after which a held lock is taken over; `None`: no lock.
     pub remote_lock: Option<Duration>,
+    /// `--upload-last`: on a push, files that go after all the others.
+    pub upload_last: globset::GlobSet,
     /// `--chmod`: modes for what the run creates or replaces.
     pub chmod: Option<crate::chmod::Chmod>,
     /// `-L`: the local scan follows symbolic links (push only).
@@ -200,6 +202,21 @@ impl Config {
     }
 }
 
+/// The `--upload-last` globs, `*.html` and `*.htm` where none are given.
+fn upload_last(globs: &[String]) -> Result<globset::GlobSet> {
+    let defaults = ["*.html".to_string(), "*.htm".to_string()];
+    let globs = if globs.is_empty() {
+        &defaults[..]
+    } else {
+        globs
+    };
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        b.add(globset::Glob::new(g).with_context(|| format!("--upload-last {g:?}"))?);
+    }
+    Ok(b.build()?)
+}
+
 fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<SyncJob> {
     if sync.copy_links && direction == Direction::Pull {
         // Followed on the destination, a delete would reach into whatever a link points at.
@@ -215,6 +232,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         ignore_case: sync.ignore_case,
         copy_links: sync.copy_links,
         chmod: sync.chmod,
+        upload_last: upload_last(&sync.upload_last)?,
         remote_lock: sync
             .remote_lock
             .then(|| sync.remote_lock_ttl.unwrap_or(Duration::from_secs(3600))),

@@ -69,6 +69,8 @@ pub struct Executor<'a> {
     mdtm_write: AtomicU8,
     /// `--bwlimit`, shared by every worker.
     limiter: Option<crate::bwlimit::Limiter>,
+    /// `--upload-last`.
+    last: &'a globset::GlobSet,
 }
 
 impl<'a> Executor<'a> {
@@ -95,6 +97,7 @@ impl<'a> Executor<'a> {
             rename_refused: AtomicBool::new(false),
             mdtm_write: AtomicU8::new(mdtm_write),
             limiter: job.bwlimit.clone().map(crate::bwlimit::Limiter::new),
+            last: &job.upload_last,
         }
     }
 
@@ -126,7 +129,16 @@ impl<'a> Executor<'a> {
         for level in by_depth(&mkdirs, false) {
             self.run(&level);
         }
-        self.run(&largest_first(&plan.transfers));
+        // Pages after their assets: what `--upload-last` matches goes once the rest is in
+        // place (each `run` ends with every upload renamed into place).
+        let (last, first): (Vec<&Action>, Vec<&Action>) =
+            largest_first(&plan.transfers).into_iter().partition(|a| {
+                self.direction == Direction::Push && self.last.is_match(a.path.as_str())
+            });
+        self.run(&first);
+        if !last.is_empty() {
+            self.run(&last);
+        }
         if plan.deletes.is_empty() {
             return;
         }
@@ -617,7 +629,6 @@ fn start(a: &Action) -> Event {
     }
 }
 
-/// Groups actions by path depth: shallowest first, or deepest first when `deepest_first`.
 /// The transfers, largest first (ties in plan order): the sessions start on the long ones
 /// while the small ones fill in around them, so the run does not end on one big file
 /// that started last.
@@ -627,6 +638,7 @@ fn largest_first(actions: &[Action]) -> Vec<&Action> {
     sorted
 }
 
+/// Groups actions by path depth: shallowest first, or deepest first when `deepest_first`.
 fn by_depth<'a>(actions: &[&'a Action], deepest_first: bool) -> Vec<Vec<&'a Action>> {
     let mut levels: Vec<Vec<&Action>> = Vec::new();
     let mut sorted = actions.to_vec();

@@ -168,6 +168,7 @@ pub struct Keys {
     pub checksum: Option<bool>,
     pub ignore_case: Option<bool>,
     pub copy_links: Option<bool>,
+    pub upload_last: Option<Vec<String>>,
     #[serde(default, deserialize_with = "de_chmod")]
     pub chmod: Option<crate::chmod::Chmod>,
     pub remote_lock: Option<bool>,
@@ -267,6 +268,7 @@ impl Keys {
             checksum: self.checksum.or(d.checksum),
             ignore_case: self.ignore_case.or(d.ignore_case),
             copy_links: self.copy_links.or(d.copy_links),
+            upload_last: self.upload_last.or(d.upload_last),
             chmod: self.chmod.or(d.chmod),
             remote_lock: self.remote_lock.or(d.remote_lock),
             remote_lock_ttl: self.remote_lock_ttl.or(d.remote_lock_ttl),
@@ -547,6 +549,10 @@ impl ProfileFile {
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
             ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
             copy_links: k.copy_links.unwrap_or(false) || f_sync.copy_links,
+            upload_last: match f_sync.upload_last.is_empty() {
+                true => list(k.upload_last)?,
+                false => f_sync.upload_last.clone(),
+            },
             chmod: f_sync.chmod.or(k.chmod),
             remote_lock: k.remote_lock.unwrap_or(false) || f_sync.remote_lock,
             remote_lock_ttl: f_sync.remote_lock_ttl.or(k.remote_lock_ttl),

@@ -372,3 +372,66 @@ fn chmod_sets_modes_of_what_the_run_wrote() {
     );
     assert!(sb.remote.join("c.txt").exists());
 }
+
+/// Pages go live after their assets: every `*.html` is renamed into place only once every
+/// other file is (and `--upload-last` changes what counts as a page).
+#[test]
+fn pages_are_renamed_into_place_after_their_assets() {
+    use support::scripted::{Behaviour, Scripted};
+    let srv = Scripted::start(Behaviour {
+        epsv: true,
+        feat: vec!["SIZE", "MDTM", "MFMT", "UTF8", "REST STREAM", "EPSV"],
+        ..Behaviour::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    for i in 0..6 {
+        write(
+            &local,
+            &format!("assets/s{i}.css"),
+            &support::noise(20_000 + i * 1000, i as u64),
+        );
+    }
+    // The pages are the biggest files: largest-first alone would send them first.
+    write(&local, "index.html", &support::noise(90_000, 70));
+    write(&local, "about/index.htm", b"<p>about</p>");
+    write(&local, "feed.xml", &support::noise(80_000, 71));
+    let l = local.to_str().unwrap();
+    let url = srv.url();
+    let out = support::run_in(
+        home.path(),
+        &[
+            "push",
+            "-j",
+            "4",
+            "--upload-last",
+            "*.html",
+            "--upload-last",
+            "*.htm",
+            "--upload-last",
+            "*.xml",
+            l,
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let log = srv.log();
+    let renamed: Vec<(usize, &String)> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.starts_with("RNTO "))
+        .collect();
+    assert_eq!(renamed.len(), 9, "{log:?}");
+    let last_asset = renamed
+        .iter()
+        .filter(|(_, c)| c.ends_with(".css"))
+        .map(|(i, _)| *i)
+        .max();
+    let first_page = renamed
+        .iter()
+        .filter(|(_, c)| !c.ends_with(".css"))
+        .map(|(i, _)| *i)
+        .min();
+    assert!(last_asset < first_page, "{renamed:?}");
+}
