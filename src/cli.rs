@@ -266,6 +266,13 @@ pub struct SyncArgs {
     /// to (loops and links to nothing are skipped with a warning) [default: links skipped].
     #[arg(short = 'L', long)]
     pub copy_links: bool,
+    /// Move what the run would overwrite or delete into DIR first, under its relative path:
+    /// on the server for a push (relative to the remote root), local for a pull.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<String>,
+    /// Add SUFFIX to each backed-up name; alone, back up in place (page.html.SUFFIX).
+    #[arg(long, value_name = "SUFFIX")]
+    pub suffix: Option<String>,
     /// push: upload (and rename into place) files matching GLOB after all others, so that no
     /// page goes live before its assets (repeatable) [default: *.html, *.htm].
     #[arg(long, value_name = "GLOB")]

@@ -45,6 +45,8 @@ pub struct SyncJob {
     pub size_only: bool,
     /// `--remote-lock`: the TTL after which a held lock is taken over; `None`: no lock.
     pub remote_lock: Option<Duration>,
+    /// `--backup-dir`, `--suffix`.
+    pub backup: Option<crate::backup::Backup>,
     /// `--upload-last`: on a push, files that go after all the others.
     pub upload_last: globset::GlobSet,
     /// `--chmod`: modes for what the run creates or replaces.
@@ -233,6 +235,8 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         copy_links: sync.copy_links,
         chmod: sync.chmod,
         upload_last: upload_last(&sync.upload_last)?,
+        backup: crate::backup::Backup::new(sync.backup_dir.clone(), sync.suffix.clone())
+            .map_err(|e| anyhow::anyhow!(e))?,
         remote_lock: sync
             .remote_lock
             .then(|| sync.remote_lock_ttl.unwrap_or(Duration::from_secs(3600))),

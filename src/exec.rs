@@ -71,6 +71,8 @@ pub struct Executor<'a> {
     limiter: Option<crate::bwlimit::Limiter>,
     /// `--upload-last`.
     last: &'a globset::GlobSet,
+    /// `--backup-dir`, `--suffix`.
+    backup: Option<&'a crate::backup::Backup>,
 }
 
 impl<'a> Executor<'a> {
@@ -98,6 +100,7 @@ impl<'a> Executor<'a> {
             mdtm_write: AtomicU8::new(mdtm_write),
             limiter: job.bwlimit.clone().map(crate::bwlimit::Limiter::new),
             last: &job.upload_last,
+            backup: job.backup.as_ref(),
         }
     }
 
@@ -270,6 +273,7 @@ impl<'a> Executor<'a> {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
                 other => other,
             },
+            Op::Delete if self.backup.is_some() => return self.back_up_local(a),
             Op::Delete => fs::remove_file(&path),
             Op::Rmdir => fs::remove_dir(&path),
             Op::Upload | Op::Download => unreachable!("transfers need a session"),
@@ -313,7 +317,10 @@ impl<'a> Executor<'a> {
             (Direction::Push, Op::Upload) => return self.upload(s, carry, a, &remote, first),
             (Direction::Pull, Op::Download) => self.download(s, a, &remote, first),
             (Direction::Push, Op::Mkdir) => s.mkdir(&remote).map(|()| 0),
-            (Direction::Push, Op::Delete) => s.remove_file(&remote).map(|()| 0),
+            (Direction::Push, Op::Delete) => match self.backup {
+                Some(_) => self.back_up_remote(s, a).map(|()| 0),
+                None => s.remove_file(&remote).map(|()| 0),
+            },
             (Direction::Push, Op::Rmdir) => s.remove_dir(&remote).map(|()| 0),
             (Direction::Pull, _) => self.local_op(a).map(|()| 0),
             (Direction::Push, Op::Download) => unreachable!("push never downloads"),
@@ -432,6 +439,10 @@ impl<'a> Executor<'a> {
         };
         let offset = if first && via_temp { a.resume_from } else { 0 };
         let time = self.time_command().zip(a.mtime);
+        if self.backup.is_some() && replaces(a) && !via_temp && first {
+            // Straight to the final name: the old copy has to go aside before the STOR.
+            self.back_up_remote(s, a)?;
+        }
         let waiting = carry.waiting.take();
         let mut carried = waiting.as_ref().map(Waiting::finish).unwrap_or_default();
         let stored = self.store_file(s, a, &target, offset, &mut carried);
@@ -439,8 +450,14 @@ impl<'a> Executor<'a> {
             self.settled(s, carry, w, carried.state());
         }
         let rename_to = via_temp.then(|| remote.to_string());
+        // A file replaced with --backup-dir/--suffix: its old copy is moved aside right
+        // before the new one is renamed over it, so the finish does not wait to be carried.
+        let backs_up = self.backup.is_some() && replaces(a);
         let stored = stored.and_then(|n| {
-            let engaged = match time.is_some() || rename_to.is_some() {
+            if backs_up && via_temp {
+                self.back_up_remote(s, a)?;
+            }
+            let engaged = match (time.is_some() || rename_to.is_some()) && !backs_up {
                 true => s.may_carry(),
                 false => Engaged::Off,
             };
@@ -484,6 +501,42 @@ impl<'a> Executor<'a> {
         let (timed, _) = s.finish_upload(time, remote, None);
         self.note_time(remote, timed);
         Ok(Some(a.size))
+    }
+
+    /// Moves the server's copy of `a.path` to its backup name (RNFR/RNTO), making the
+    /// backup's directories first. A redo that finds it moved already goes on.
+    fn back_up_remote(&self, s: &mut Session, a: &Action) -> Result<()> {
+        let b = self.backup.expect("called with a backup");
+        let from = a.path.to_remote(self.pool.root());
+        let to = b.remote(self.pool.root(), &a.path);
+        if let Some((dir, _)) = to.rsplit_once('/')
+            && !dir.is_empty()
+            && !s.dir_exists(dir).unwrap_or(false)
+        {
+            s.ensure_dir(dir)?;
+        }
+        match s.rename(&from, &to) {
+            Ok(()) => Ok(()),
+            // Redone after a lost reply: moved already, the first time.
+            Err(_) if !s.broken && s.sizes(std::slice::from_ref(&from))?.first() == Some(&None) => {
+                Ok(())
+            }
+            Err(e) => Err(e).with_context(|| {
+                format!("backing up {} to {}", a.path, crate::remote::escape(&to))
+            }),
+        }
+    }
+
+    /// Moves the local `a.path` to its backup name.
+    fn back_up_local(&self, a: &Action) -> Result<()> {
+        let b = self.backup.expect("called with a backup");
+        let from = self.local_path(&a.path);
+        let to = b.local(self.local_root, &a.path);
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        fs::rename(&from, &to)
+            .with_context(|| format!("backing up {} to {}", from.display(), to.display()))
     }
 
     /// How uploads get their mtime here: MFMT, else vsftpd's `MDTM time path` until the
@@ -601,6 +654,9 @@ impl<'a> Executor<'a> {
                 file.set_modified(t)
                     .with_context(|| format!("cannot set the mtime of {}", part.display()))?;
             }
+            if self.backup.is_some() && replaces(a) && target.exists() {
+                self.back_up_local(a)?;
+            }
             fs::rename(&part, &target).with_context(|| {
                 format!("cannot rename {} to {}", part.display(), target.display())
             })?;
@@ -627,6 +683,14 @@ fn start(a: &Action) -> Event {
         path: a.path.clone(),
         size: a.size,
     }
+}
+
+/// Whether a transfer overwrites a file the destination has (what `--backup-dir` keeps).
+fn replaces(a: &Action) -> bool {
+    !matches!(
+        a.reason,
+        crate::compare::Reason::Missing | crate::compare::Reason::TypeDiffers
+    )
 }
 
 /// The transfers, largest first (ties in plan order): the sessions start on the long ones

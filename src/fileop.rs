@@ -35,7 +35,7 @@ fn one(cfg: &Config, pool: &Pool, s: &mut Session, op: &FileOp, path: &str) -> R
             Ok(format!("deleted {}", escape(path)))
         }
         FileOp::Mkdir => {
-            ensure_dir(s, path)?;
+            s.ensure_dir(path)?;
             Ok(format!("created {}", escape(path)))
         }
         FileOp::Rmdir => {
@@ -102,7 +102,7 @@ fn put(pool: &Pool, s: &mut Session, local: &Path, remote: &str) -> Result<Strin
         .filter(|(_, n)| !n.is_empty())
         .ok_or_else(|| anyhow!("{} names no file", escape(remote)))?;
     if !dir.is_empty() {
-        ensure_dir(s, dir)?;
+        s.ensure_dir(dir)?;
     }
     let temp = format!("{dir}/{}", part_name(name));
     let sent = s.store(&temp, 0, &mut file, &mut |_| {})?;
@@ -126,19 +126,6 @@ fn put(pool: &Pool, s: &mut Session, local: &Path, remote: &str) -> Result<Strin
         _ => String::new(),
     };
     Ok(format!("uploaded {} ({sent} bytes){note}", escape(remote)))
-}
-
-/// Makes `dir` and its parents; one that is there already is fine (as `mkdir -p`), and a
-/// redo after a lost reply finds it there.
-fn ensure_dir(s: &mut Session, dir: &str) -> Result<()> {
-    match s.mkdir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if s.dir_exists(dir).unwrap_or(false) => {
-            let _ = e;
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// `mv`'s target: a URL on the same server, or a path, each absolute or relative to the

@@ -4,6 +4,7 @@
 //! execute (`exec` on a `remote::Pool`) → report (`report`, `progress`).
 
 pub mod app;
+pub mod backup;
 pub mod bwlimit;
 pub mod checksum;
 pub mod chmod;

@@ -169,6 +169,8 @@ pub struct Keys {
     pub ignore_case: Option<bool>,
     pub copy_links: Option<bool>,
     pub upload_last: Option<Vec<String>>,
+    pub backup_dir: Option<String>,
+    pub suffix: Option<String>,
     #[serde(default, deserialize_with = "de_chmod")]
     pub chmod: Option<crate::chmod::Chmod>,
     pub remote_lock: Option<bool>,
@@ -269,6 +271,8 @@ impl Keys {
             ignore_case: self.ignore_case.or(d.ignore_case),
             copy_links: self.copy_links.or(d.copy_links),
             upload_last: self.upload_last.or(d.upload_last),
+            backup_dir: self.backup_dir.or(d.backup_dir),
+            suffix: self.suffix.or(d.suffix),
             chmod: self.chmod.or(d.chmod),
             remote_lock: self.remote_lock.or(d.remote_lock),
             remote_lock_ttl: self.remote_lock_ttl.or(d.remote_lock_ttl),
@@ -549,6 +553,8 @@ impl ProfileFile {
             checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
             ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
             copy_links: k.copy_links.unwrap_or(false) || f_sync.copy_links,
+            backup_dir: f_sync.backup_dir.clone().or(text(k.backup_dir)?),
+            suffix: f_sync.suffix.clone().or(text(k.suffix)?),
             upload_last: match f_sync.upload_last.is_empty() {
                 true => list(k.upload_last)?,
                 false => f_sync.upload_last.clone(),

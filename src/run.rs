@@ -439,6 +439,18 @@ fn sync_on(
         t.entries
             .retain(|p, _| !manifest::is_own(p, manifest_rel.as_ref()));
     }
+    // The backup directory inside the tree, and in-place backups (NAME.SUFFIX), are not
+    // the tree's: never sent, compared or deleted.
+    if let Some(b) = &job.backup {
+        let inside = b.inside();
+        let in_place = b.dir.is_none().then_some(b.suffix.as_str());
+        for t in [&mut local, &mut remote] {
+            t.entries.retain(|p, _| {
+                !inside.as_ref().is_some_and(|d| p.starts_with(d))
+                    && !in_place.is_some_and(|s| p.name().ends_with(s))
+            });
+        }
+    }
     // A directory that holds the manifest and nothing of the source's is not an extra.
     if let Some(m) = &manifest_rel {
         let ancestors: Vec<RelPath> = std::iter::successors(m.parent(), RelPath::parent)

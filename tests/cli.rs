@@ -3665,7 +3665,8 @@ mod interop {
         };
         let index_mode = mode("index.html");
         write(&local, "private/key.txt", b"secret");
-        let out = run(&["push", "--chmod", "D700,F600", l, &url]);
+        // With --checksum (the checkouts above left every mtime new) only the new file goes.
+        let out = run(&["push", "--checksum", "--chmod", "D700,F600", l, &url]);
         assert_eq!(out.code, 0, "{name} --chmod: {}", out.all());
         assert_eq!(
             (mode("private"), mode("private/key.txt")),
@@ -3677,6 +3678,25 @@ mod interop {
             mode("index.html"),
             index_mode,
             "{name}: only what the run sent"
+        );
+
+        // --backup-dir: the replaced copy is kept on the server, under its path.
+        let before = fs::read(site.join("index.html")).unwrap();
+        write(
+            &local,
+            "index.html",
+            b"<html>the next version, longer still</html>\n",
+        );
+        let out = run(&["push", "--delete", "--backup-dir", "_bak", l, &url]);
+        assert_eq!(out.code, 0, "{name} --backup-dir: {}", out.all());
+        assert_eq!(
+            fs::read(site.join("_bak/index.html")).unwrap(),
+            before,
+            "{name}"
+        );
+        assert_eq!(
+            fs::read(site.join("index.html")).unwrap(),
+            fs::read(local.join("index.html")).unwrap()
         );
 
         // Single-file commands, on the same daemon.

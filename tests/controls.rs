@@ -435,3 +435,77 @@ fn pages_are_renamed_into_place_after_their_assets() {
         .min();
     assert!(last_asset < first_page, "{renamed:?}");
 }
+
+/// `--backup-dir` keeps what a push overwrote or deleted, under its path, and a later
+/// `--delete` leaves it; `--suffix` alone backs up in place; a pull backs up locally.
+#[test]
+fn backups_keep_what_was_replaced_or_deleted() {
+    let sb = Sandbox::new();
+    write(&sb.local, "css/site.css", b"body { color: red }");
+    write(&sb.local, "old.html", b"<p>old</p>");
+    assert_eq!(sb.push(&[]).code, 0);
+
+    write(&sb.local, "css/site.css", b"body { color: blue; }");
+    fs::remove_file(sb.local.join("old.html")).unwrap();
+    let out = sb.push(&["--delete", "--backup-dir", "_old"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        fs::read(sb.remote.join("css/site.css")).unwrap(),
+        b"body { color: blue; }"
+    );
+    assert_eq!(
+        fs::read(sb.remote.join("_old/css/site.css")).unwrap(),
+        b"body { color: red }"
+    );
+    assert_eq!(
+        fs::read(sb.remote.join("_old/old.html")).unwrap(),
+        b"<p>old</p>"
+    );
+    assert!(!sb.remote.join("old.html").exists());
+    let names: Vec<_> = fs::read_dir(sb.remote.join("css")).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+
+    // The backup directory is not the tree's: a later --delete leaves it.
+    let out = sb.push(&["--delete", "--backup-dir", "_old"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+    assert!(sb.remote.join("_old/old.html").exists());
+
+    // A pull: the local copy goes to the local backup directory, which is not mirrored.
+    let back = sb.dir.path().join("back");
+    let b = back.to_str().unwrap().to_string();
+    let url = sb.url();
+    assert_eq!(sb.run(&["pull", "--backup-dir", "prev", &url, &b]).code, 0);
+    write(&sb.remote, "css/site.css", b"body { color: black; }");
+    let out = sb.run(&["pull", "--delete", "--backup-dir", "prev", &url, &b]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        fs::read(back.join("css/site.css")).unwrap(),
+        b"body { color: black; }"
+    );
+    assert_eq!(
+        fs::read(back.join("prev/css/site.css")).unwrap(),
+        b"body { color: blue; }"
+    );
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+}
+
+#[test]
+fn a_suffix_alone_backs_up_in_place() {
+    let sb = Sandbox::new();
+    write(&sb.local, "page.html", b"<p>version A</p>");
+    assert_eq!(sb.push(&[]).code, 0);
+    write(&sb.local, "page.html", b"<p>version B!</p>");
+    let out = sb.push(&["--delete", "--suffix", ".2026-12-02T031500"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        fs::read(sb.remote.join("page.html")).unwrap(),
+        b"<p>version B!</p>"
+    );
+    assert_eq!(
+        fs::read(sb.remote.join("page.html.2026-12-02T031500")).unwrap(),
+        b"<p>version A</p>"
+    );
+    let out = sb.push(&["--delete", "--suffix", ".2026-12-02T031500"]);
+    assert!(out.actions("delete").is_empty(), "kept: {}", out.all());
+}

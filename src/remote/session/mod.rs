@@ -421,6 +421,16 @@ impl Session {
         self.mkdir(remote)
     }
 
+    /// Makes `dir` and its parents; one that is there already is fine (as `mkdir -p`), also
+    /// when another session made it a moment ago, or a redo finds it made.
+    pub fn ensure_dir(&mut self, dir: &str) -> Result<()> {
+        match self.mkdir_all(dir) {
+            Ok(()) => Ok(()),
+            Err(_) if !self.broken && self.dir_exists(dir).unwrap_or(false) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// RNFR/RNTO: moves a finished temporary upload over its final name.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
         self.ask(format!("RNFR {from}"), &[350])
