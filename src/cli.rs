@@ -34,7 +34,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ftpmirror pull ftp://mirror.example.com/pub/data ./data\n  \
                             ftpmirror pull --delete -j 8 ftp://bob@ftp.example.com/backups /srv/backups\n  \
-                            ftpmirror pull --min-age 5m --bwlimit 4M --stats 1m -q ftp://bob@ftp.example.com/exports /srv/exports"
+                            ftpmirror pull --min-age 5m --bwlimit 4M --stats 1m -q ftp://bob@ftp.example.com/exports /srv/exports\n  \
+                            ftpmirror pull --max-size 100M --backup-dir /srv/prev --log-file run.log --log-format json ftp://bob@ftp.example.com/pub /srv/pub"
     )]
     Pull {
         /// ftp://[user[:password]@]host[:port]/path (path relative to the login directory;
@@ -53,7 +54,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ftpmirror push --dry-run --delete ./public ftp://deploy@www.example.com/htdocs\n  \
                             FTPMIRROR_PASSWORD=... ftpmirror push --delete ./public ftp://deploy@www.example.com/htdocs\n  \
-                            ftpmirror push --checksum --delete --remote-lock --chmod D755,F644 ./public ftp://deploy@www.example.com/htdocs"
+                            ftpmirror push --checksum --delete --remote-lock --chmod D755,F644 ./public ftp://deploy@www.example.com/htdocs\n  \
+                            ftpmirror push -L --ignore-case --backup-dir _old --upload-last '*.html' --password-command 'pass show ftp' ./site ftp://deploy@www.example.com/"
     )]
     Push {
         /// Local directory to upload.
@@ -482,7 +484,9 @@ mod tests {
             for line in examples {
                 let args = line.split_once("ftpmirror ").unwrap().1;
                 let args = args.split(['>', '|']).next().unwrap();
-                let argv = std::iter::once("ftpmirror").chain(args.split_whitespace());
+                // Split as the shell would: quoted globs and commands stay one argument.
+                let words = shlex::split(args).unwrap_or_else(|| panic!("{line}: quoting"));
+                let argv = std::iter::once("ftpmirror".to_string()).chain(words);
                 Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{line}: {e}"));
             }
         }
