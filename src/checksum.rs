@@ -21,7 +21,7 @@ use crate::manifest::{Manifest, Record};
 use crate::path::RelPath;
 use crate::plan::{Direction, Plan, PlanOpts};
 use crate::progress::Progress;
-use crate::remote::{Failure, HashCommand, Pool};
+use crate::remote::{HashCommand, Pool};
 use crate::tree::{Kind, Tree};
 
 /// The files on both sides whose content could decide: files of the same size, or of a
@@ -158,21 +158,19 @@ pub fn hash_local<'a>(
 /// The manifest on the server, or `None` with why, where there is none or it is unusable.
 /// A missing file (550) is the first `--checksum` run, not a problem: `Ok(None)`.
 pub fn load(pool: &Pool, remote: &str) -> Result<Option<Manifest>> {
-    let mut bytes = Vec::new();
     let mut s = pool.take()?;
-    let got = s.retrieve(remote, 0, &mut bytes, &mut |_| {}, false);
+    let got = s.fetch(remote);
     pool.give(s);
-    match got {
-        Ok(_) => Manifest::parse(&bytes).map(Some).with_context(|| {
+    got?.map(|bytes| {
+        Manifest::parse(&bytes).with_context(|| {
             format!(
                 "{}: {}",
                 pool.endpoint().label(),
                 crate::remote::escape(remote)
             )
-        }),
-        Err(e) if e.downcast_ref::<Failure>().and_then(|f| f.code) == Some(550) => Ok(None),
-        Err(e) => Err(e),
-    }
+        })
+    })
+    .transpose()
 }
 
 /// Writes the manifest atomically: stored under a temporary name beside it, then renamed.

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::{Failure, Pool, Session};
+use super::{Pool, Session};
 
 /// The lock's name at the remote root (a `.ftpmirror` name: never mirrored or deleted).
 pub const NAME: &str = ".ftpmirror-lock";
@@ -88,18 +88,10 @@ fn acquire_on(s: &mut Session, root: &str, ttl: Duration) -> Result<Taken> {
 
 /// The owner file's line, `None` where there is none (550).
 fn read_owner(s: &mut Session, owner: &str) -> Result<Option<String>> {
-    let mut bytes = Vec::new();
-    match s.retrieve(owner, 0, &mut bytes, &mut |_| {}, false) {
-        Ok(_) => Ok(Some(
-            String::from_utf8_lossy(&bytes)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string(),
-        )),
-        Err(e) if e.downcast_ref::<Failure>().and_then(|f| f.code) == Some(550) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(s.fetch(owner)?.map(|bytes| {
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines().next().unwrap_or("").to_string()
+    }))
 }
 
 impl RemoteLock {

@@ -53,6 +53,17 @@ impl Session {
         Ok((got, time))
     }
 
+    /// A small remote file's bytes (ftpmirror's own state: the manifest, a lock's owner),
+    /// or `None` where there is no such file (550).
+    pub fn fetch(&mut self, remote: &str) -> Result<Option<Vec<u8>>> {
+        let mut bytes = Vec::new();
+        match self.retrieve(remote, 0, &mut bytes, &mut |_| {}, false) {
+            Ok(_) => Ok(Some(bytes)),
+            Err(e) if Failure::code_of(&e) == Some(550) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Uploads `input` to `remote`, from `offset` on (REST, then STOR; `input` must start
     /// there). A local read error resets the data connection rather than closing it, which
     /// the server would take as a complete file.
