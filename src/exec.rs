@@ -1,10 +1,13 @@
 //! Runs a `Plan` on the session pool, phase by phase: create the root, clear conflicts,
-//! mkdirs (parents first), transfers in parallel, then deletes — files before directories,
-//! deepest first, and none at all if anything failed or any listing was incomplete.
+//! mkdirs (parents first), transfers in parallel (pages after the rest), each round ending
+//! with the burst of renames that puts its replaced files in place, then deletes — files
+//! before directories, deepest first, and none at all if anything failed or any listing was
+//! incomplete.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
@@ -15,8 +18,10 @@ use crate::event::Event;
 use crate::interrupt;
 use crate::path::RelPath;
 use crate::plan::{Action, Direction, Op, Plan};
-use crate::remote::proven::Engaged;
-use crate::remote::{Carried, CarryState, Failure, Pool, Session, TimeCommand, escape};
+use crate::remote::proven::{Batching, Engaged};
+use crate::remote::{
+    Carried, CarryState, Failure, Move, Moved, Pool, Renamed, Session, TimeCommand, escape,
+};
 use crate::tree::part_name;
 
 /// A worker's uploads in flight between two of its steps: the finish (mtime and rename) of
@@ -40,12 +45,15 @@ struct Waiting {
     time: Option<(TimeCommand, std::time::SystemTime)>,
     /// Whether this finish is the run's trial of carrying.
     trial: bool,
+    /// Stored under `target` to be renamed to `remote` in the run's burst of renames
+    /// (the finish carries only the mtime).
+    deferred: bool,
 }
 
 impl Waiting {
     /// To be done again: the action, and its temporary file, if it was stored under one.
     fn stale(self) -> (Action, Option<String>) {
-        let temp = self.rename_to.is_some().then_some(self.target);
+        let temp = (self.rename_to.is_some() || self.deferred).then_some(self.target);
         (self.action, temp)
     }
 
@@ -73,6 +81,33 @@ pub struct Executor<'a> {
     last: &'a globset::GlobSet,
     /// `--backup-dir`, `--suffix`.
     backup: Option<&'a crate::backup::Backup>,
+    /// A rename into place worked in this run: later uploads wait under their temporary
+    /// names for the burst of renames at the end of their round.
+    renamed_once: AtomicBool,
+    /// Uploads stored under their temporary names, waiting for that burst.
+    waiting_rename: Mutex<Vec<Placing>>,
+    /// `--chmod`'s file mode, sent in the burst before each rename.
+    chmod_file: Option<u32>,
+    /// What the burst's SITE CHMODs did, for the caller.
+    chmodded: Mutex<Chmodded>,
+}
+
+/// A finished upload under its temporary name, to be renamed into place.
+struct Placing {
+    action: Action,
+    temp: String,
+    target: String,
+}
+
+/// The files whose `--chmod` mode went out with their rename into place, and how the server
+/// took it; the rest is the caller's to set.
+#[derive(Debug, Default)]
+pub struct Chmodded {
+    pub paths: Vec<RelPath>,
+    /// The server does not do SITE CHMOD (500, 502, 504).
+    pub unsupported: bool,
+    /// Refused for this many files (550).
+    pub refused: usize,
 }
 
 impl<'a> Executor<'a> {
@@ -101,6 +136,10 @@ impl<'a> Executor<'a> {
             limiter: job.bwlimit.clone().map(crate::bwlimit::Limiter::new),
             last: &job.upload_last,
             backup: job.backup.as_ref(),
+            renamed_once: AtomicBool::new(false),
+            waiting_rename: Mutex::new(Vec::new()),
+            chmod_file: job.chmod.and_then(|c| c.file),
+            chmodded: Mutex::new(Chmodded::default()),
         }
     }
 
@@ -115,7 +154,14 @@ impl<'a> Executor<'a> {
     /// `hold_deletes` says why nothing may be deleted in this run, if anything does: a
     /// directory that could not be read (what looks extra may only be unseen), or a plan over
     /// `--max-delete`. Deletes are also held once any action has failed.
-    pub fn execute(&self, plan: &Plan, hold_deletes: Option<String>) {
+    ///
+    /// Returns what the burst of renames did about `--chmod`.
+    pub fn execute(&self, plan: &Plan, hold_deletes: Option<String>) -> Chmodded {
+        self.phases(plan, hold_deletes);
+        std::mem::take(&mut *self.chmodded.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn phases(&self, plan: &Plan, hold_deletes: Option<String>) {
         if plan.create_root && !self.create_root() {
             return;
         }
@@ -133,14 +179,16 @@ impl<'a> Executor<'a> {
             self.run(&level);
         }
         // Pages after their assets: what `--upload-last` matches goes once the rest is in
-        // place (each `run` ends with every upload renamed into place).
+        // place (each round ends with its uploads renamed into place, in one burst).
         let (last, first): (Vec<&Action>, Vec<&Action>) =
             largest_first(&plan.transfers).into_iter().partition(|a| {
                 self.direction == Direction::Push && self.last.is_match(a.path.as_str())
             });
         self.run(&first);
+        self.place();
         if !last.is_empty() {
             self.run(&last);
+            self.place();
         }
         if plan.deletes.is_empty() {
             return;
@@ -363,7 +411,7 @@ impl<'a> Executor<'a> {
                         .pool
                         .with_retries(s, &on_retry, |s| self.finish_waiting(s, &w))
                     {
-                        Ok(()) => carry.finished.push(w.action),
+                        Ok(()) => self.finished(carry, w),
                         // Refused (a server that cannot rename) or lost: the whole upload
                         // again, which knows what to do about a refused rename.
                         Err(_) => carry.again.push(w.stale()),
@@ -383,6 +431,164 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// An upload whose finish came back as successes: done, or waiting for the burst.
+    fn finished(&self, carry: &mut Carry, w: Waiting) {
+        if w.deferred {
+            self.wait_rename(&w.action, &w.target, &w.remote);
+            return;
+        }
+        if w.rename_to.is_some() {
+            self.renamed_once.store(true, Ordering::SeqCst);
+        }
+        carry.finished.push(w.action);
+    }
+
+    fn wait_rename(&self, a: &Action, temp: &str, target: &str) {
+        lock(&self.waiting_rename).push(Placing {
+            action: a.clone(),
+            temp: temp.to_string(),
+            target: target.to_string(),
+        });
+    }
+
+    /// Renames the uploads waiting under their temporary names into place: one burst,
+    /// spread over the sessions, each rename's RNFR and RNTO in one write (see
+    /// `Session::renames`), with `--chmod`'s SITE CHMOD before it so that no file is in
+    /// place with the wrong mode.
+    fn place(&self) {
+        let waiting = std::mem::take(&mut *lock(&self.waiting_rename));
+        if waiting.is_empty() {
+            return;
+        }
+        let chmod = self
+            .chmod_file
+            .filter(|_| !lock(&self.chmodded).unsupported);
+        let moves: Vec<Move> = waiting
+            .iter()
+            .map(|p| Move {
+                from: p.temp.clone(),
+                to: p.target.clone(),
+                chmod,
+            })
+            .collect();
+        let on_notice = |m: String| self.notice(m);
+        let answers = self.pool.spread(
+            Batching::AfterTransfer,
+            1,
+            &moves,
+            &on_notice,
+            |s, chunk| Ok(s.renames(chunk)?.into_iter().map(Some).collect()),
+        );
+        let label = self.pool.endpoint().label();
+        let mut gone = Vec::new();
+        let mut refused = Vec::new();
+        for (p, answer) in waiting.into_iter().zip(answers) {
+            let (path, size) = (&p.action.path, p.action.size);
+            let stays =
+                |what: String| anyhow::anyhow!("{what}; the upload stays as {}", escape(&p.temp));
+            match answer {
+                Some(Moved {
+                    renamed: Renamed::Done,
+                    chmod,
+                }) => {
+                    self.note_chmod(path, chmod);
+                    self.done(Op::Upload, path, size, Ok(()));
+                }
+                Some(Moved {
+                    renamed: Renamed::FromRefused(why),
+                    ..
+                }) => gone.push((p, why.1)),
+                Some(Moved {
+                    renamed: Renamed::ToRefused((code, text)),
+                    ..
+                }) if code >= 500 => refused.push((p, text)),
+                Some(Moved {
+                    renamed: Renamed::ToRefused((_, text)),
+                    ..
+                }) => {
+                    let what = format!("RNTO {} on {label}: {text}", escape(&p.target));
+                    self.done(Op::Upload, path, 0, Err(stays(what)));
+                }
+                None => {
+                    let what = "not renamed into place: no FTP session for it".to_string();
+                    self.done(Op::Upload, path, 0, Err(stays(what)));
+                }
+            }
+        }
+        self.settle_gone(gone);
+        self.redo_refused(refused);
+    }
+
+    fn note_chmod(&self, path: &RelPath, answer: Option<Option<bool>>) {
+        let mut c = lock(&self.chmodded);
+        match answer {
+            Some(Some(true)) => c.paths.push(path.clone()),
+            Some(Some(false)) => c.unsupported = true,
+            Some(None) => c.refused += 1,
+            None => {}
+        }
+    }
+
+    /// Renames whose RNFR was refused: done already where the final name has the upload's
+    /// size and the temporary name is gone (a first sending whose replies were lost, then
+    /// redone); a failure otherwise.
+    fn settle_gone(&self, gone: Vec<(Placing, String)>) {
+        if gone.is_empty() {
+            return;
+        }
+        let paths: Vec<String> = gone
+            .iter()
+            .flat_map(|(p, _)| [p.target.clone(), p.temp.clone()])
+            .collect();
+        let sizes = match self.pool.caps().size {
+            true => self
+                .pool
+                .ask_spread(&paths, &|m| self.notice(m), |s, c| s.sizes(c)),
+            false => Vec::new(),
+        };
+        let label = self.pool.endpoint().label();
+        for (i, (p, why)) in gone.into_iter().enumerate() {
+            let a = &p.action;
+            let placed =
+                sizes.get(2 * i) == Some(&Some(a.size)) && sizes.get(2 * i + 1) == Some(&None);
+            let r = match placed {
+                true => Ok(()),
+                false => Err(anyhow::anyhow!(
+                    "RNFR {} on {label}: {why}",
+                    escape(&p.temp)
+                )),
+            };
+            self.done(Op::Upload, &a.path, if placed { a.size } else { 0 }, r);
+        }
+    }
+
+    /// Renames the server refused outright: as when the first rename is refused, the rest of
+    /// the run uploads straight to the final names, and these uploads are done again that
+    /// way, their temporary files removed.
+    fn redo_refused(&self, refused: Vec<(Placing, String)>) {
+        let Some((first, why)) = refused.first() else {
+            return;
+        };
+        if !self.rename_refused.swap(true, Ordering::SeqCst) {
+            self.notice(format!(
+                "the server refused to rename an upload into place (RNTO {}: {why}); \
+                 uploading directly to the final names for the rest of this run",
+                escape(&first.target)
+            ));
+        }
+        if let Ok(mut s) = self.pool.take() {
+            for (p, _) in &refused {
+                if s.broken {
+                    break;
+                }
+                let _ = s.remove_file(&p.temp);
+            }
+            self.pool.give(s);
+        }
+        let again: Vec<Action> = refused.into_iter().map(|(p, _)| p.action).collect();
+        self.run(&again.iter().collect::<Vec<_>>());
+    }
+
     /// Sends a waiting upload's finish on its own, as `Session::finish_upload` does.
     fn finish_waiting(&self, s: &mut Session, w: &Waiting) -> Result<()> {
         let (timed, renamed) = s.finish_upload(w.time, &w.target, w.rename_to.as_deref());
@@ -395,7 +601,7 @@ impl<'a> Executor<'a> {
         match state {
             CarryState::Answered => {
                 self.note_time(&w.remote, w.time.map(|_| Ok(())));
-                carry.finished.push(w.action);
+                self.finished(carry, w);
             }
             CarryState::Lost => carry.again.push(w.stale()),
             CarryState::Unsent => {
@@ -403,7 +609,7 @@ impl<'a> Executor<'a> {
                     s.untried_carry();
                 }
                 match self.finish_waiting(s, &w) {
-                    Ok(()) => carry.finished.push(w.action),
+                    Ok(()) => self.finished(carry, w),
                     Err(_) => carry.again.push(w.stale()),
                 }
             }
@@ -428,15 +634,23 @@ impl<'a> Executor<'a> {
         first: bool,
     ) -> Result<Option<u64>> {
         let via_temp = self.temp_upload && !self.rename_refused.load(Ordering::SeqCst);
-        let target = if via_temp {
+        let temp = || -> Result<String> {
             let parent = a.path.parent().unwrap_or_default();
             let temp = parent
                 .join(&part_name(a.path.name()))
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.path))?;
-            temp.to_remote(self.pool.root())
+            Ok(temp.to_remote(self.pool.root()))
+        };
+        let target = if via_temp {
+            temp()?
         } else {
             remote.to_string()
         };
+        if self.temp_upload && !via_temp && !first {
+            // An earlier attempt went to the temporary name before renames were found
+            // refused (a STOR abandoned with its session, say): nothing may stay there.
+            let _ = s.remove_file(&temp()?);
+        }
         let offset = if first && via_temp { a.resume_from } else { 0 };
         let time = self.time_command().zip(a.mtime);
         if self.backup.is_some() && replaces(a) && !via_temp && first {
@@ -449,10 +663,15 @@ impl<'a> Executor<'a> {
         if let Some(w) = waiting {
             self.settled(s, carry, w, carried.state());
         }
-        let rename_to = via_temp.then(|| remote.to_string());
         // A file replaced with --backup-dir/--suffix: its old copy is moved aside right
         // before the new one is renamed over it, so the finish does not wait to be carried.
         let backs_up = self.backup.is_some() && replaces(a);
+        // Once a rename into place has worked, a file that replaces one waits for the
+        // round's burst, so the old versions all give way at once. A new file goes in place
+        // at once: nothing links to it before the pages that do, which come last.
+        let deferred =
+            via_temp && !backs_up && replaces(a) && self.renamed_once.load(Ordering::SeqCst);
+        let rename_to = (via_temp && !deferred).then(|| remote.to_string());
         let stored = stored.and_then(|n| {
             if backs_up && via_temp {
                 self.back_up_remote(s, a)?;
@@ -469,12 +688,21 @@ impl<'a> Executor<'a> {
                     rename_to: rename_to.clone(),
                     time,
                     trial: engaged == Engaged::Trial,
+                    deferred,
                 });
                 return Ok(None);
             }
             let (timed, renamed) = s.finish_upload(time, &target, rename_to.as_deref());
             self.note_time(remote, timed);
-            renamed.map(|()| Some(n))
+            renamed?;
+            if deferred {
+                self.wait_rename(a, &target, remote);
+                return Ok(None);
+            }
+            if rename_to.is_some() {
+                self.renamed_once.store(true, Ordering::SeqCst);
+            }
+            Ok(Some(n))
         });
         let e = match stored {
             Ok(n) => return Ok(n.map(|_| a.size)),
@@ -675,6 +903,10 @@ impl<'a> Executor<'a> {
         }
         result
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn start(a: &Action) -> Event {

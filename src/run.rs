@@ -618,9 +618,9 @@ fn sync_on(
     let mut transferred = Vec::new();
     let mut created = Vec::new();
     let planned = &plan;
-    thread::scope(|s| {
+    let chmodded = thread::scope(|s| {
         let executor = Executor::new(pool, job, mdtm_write, tx);
-        s.spawn(move || executor.execute(planned, hold_deletes));
+        let worker = s.spawn(move || executor.execute(planned, hold_deletes));
         for ev in rx {
             report.record(&ev);
             progress.on_event(&ev);
@@ -638,10 +638,11 @@ fn sync_on(
                 }
             }
         }
+        worker.join().expect("the executor thread panicked")
     });
     progress.finish();
     if let Some(modes) = job.chmod {
-        apply_chmod(pool, job, modes, &transferred, &created, progress);
+        apply_chmod(pool, job, modes, &transferred, &created, chmodded, progress);
     }
     if let Some(c) = &checking {
         let uploaded = match job.direction {
@@ -691,17 +692,35 @@ fn case_probe(pool: &Pool, remote_tree: &Tree, t: &guard::CaseTwin) -> String {
 }
 
 /// `--chmod`: the modes for the files this run sent and the directories it made, and only
-/// those. On a push, SITE CHMOD in batches; a server without it is one warning.
+/// those. On a push, SITE CHMOD in batches, except for the files whose mode went out with
+/// their rename into place (`done`); a server without it is one warning.
 fn apply_chmod(
     pool: &Pool,
     job: &SyncJob,
     modes: crate::chmod::Chmod,
     files: &[RelPath],
     dirs: &[RelPath],
+    done: crate::exec::Chmodded,
     progress: &mut Progress,
 ) {
-    let mut refused = 0;
-    for (mode, paths) in [(modes.dir, dirs), (modes.file, files)] {
+    let unsupported = || {
+        format!(
+            "{}: the server does not do SITE CHMOD; --chmod left the modes as the server made them",
+            pool.endpoint().label()
+        )
+    };
+    if done.unsupported {
+        progress.warn(&unsupported());
+        return;
+    }
+    let mut refused = done.refused;
+    let done: std::collections::HashSet<&RelPath> = done.paths.iter().collect();
+    let files: Vec<RelPath> = files
+        .iter()
+        .filter(|p| !done.contains(p))
+        .cloned()
+        .collect();
+    for (mode, paths) in [(modes.dir, dirs), (modes.file, files.as_slice())] {
         let Some(mode) = mode.filter(|_| !paths.is_empty()) else {
             continue;
         };
@@ -722,10 +741,7 @@ fn apply_chmod(
             progress.warn(&n);
         }
         if answers.contains(&Some(false)) {
-            progress.warn(&format!(
-                "{}: the server does not do SITE CHMOD; --chmod left the modes as the server made them",
-                pool.endpoint().label()
-            ));
+            progress.warn(&unsupported());
             return;
         }
         refused += answers.iter().filter(|a| a.is_none()).count();

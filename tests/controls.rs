@@ -509,3 +509,134 @@ fn a_suffix_alone_backs_up_in_place() {
     let out = sb.push(&["--delete", "--suffix", ".2026-12-02T031500"]);
     assert!(out.actions("delete").is_empty(), "kept: {}", out.all());
 }
+
+/// A scripted server with EPSV and SITE CHMOD holding a deployed site: six stylesheets at
+/// their old content, plus `behaviour` on top.
+fn deployed(behaviour: support::scripted::Behaviour) -> support::scripted::Scripted {
+    let srv = support::scripted::Scripted::start(support::scripted::Behaviour {
+        epsv: true,
+        site_chmod: true,
+        feat: vec!["SIZE", "MDTM", "MFMT", "UTF8", "REST STREAM", "EPSV"],
+        ..behaviour
+    });
+    for i in 0..6 {
+        srv.put_file(&format!("/css/s{i}.css"), b"old", ago(86_400));
+    }
+    srv
+}
+
+/// The new site: the six stylesheets changed, and one new file, the largest (sent first).
+fn new_site(local: &std::path::Path) {
+    for i in 0..6 {
+        write(
+            local,
+            &format!("css/s{i}.css"),
+            &support::noise(5_000 + i, i as u64),
+        );
+    }
+    write(local, "new.js", &support::noise(90_000, 9));
+}
+
+/// A deploy's replaced files give way together: each is stored under its temporary name and
+/// renamed into place only after the round's last upload, its `--chmod` mode set on the
+/// temporary name first, so no old page ever meets a half-replaced site. A new file goes in
+/// place at once.
+#[test]
+fn replaced_files_are_renamed_into_place_in_one_burst() {
+    let srv = deployed(support::scripted::Behaviour::default());
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    new_site(&local);
+    let l = local.to_str().unwrap();
+    let url = srv.url();
+    let args = ["push", "-j", "1", "--chmod", "F640", l, &url];
+    let out = support::run_in(home.path(), &args, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let log = srv.log();
+    let at = |pred: &dyn Fn(&str) -> bool| -> Vec<usize> {
+        log.iter()
+            .enumerate()
+            .filter(|(_, c)| pred(c))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let stors = at(&|c| c.starts_with("STOR "));
+    let replaced = at(&|c| c.starts_with("RNTO /css/"));
+    let new = at(&|c| c == "RNTO /new.js");
+    assert_eq!(
+        (stors.len(), replaced.len(), new.len()),
+        (7, 6, 1),
+        "{log:?}"
+    );
+    assert!(
+        new[0] < stors[1],
+        "a new file goes in place at once: {log:?}"
+    );
+    assert!(
+        replaced.iter().all(|r| r > stors.last().unwrap()),
+        "replaced files wait for the last upload: {log:?}"
+    );
+    for i in 0..6 {
+        let temp = format!("/css/.s{i}.css.ftpmirror-part");
+        let rnfr = log
+            .iter()
+            .position(|c| *c == format!("RNFR {temp}"))
+            .unwrap();
+        assert_eq!(log[rnfr - 1], format!("SITE CHMOD 640 {temp}"), "{log:?}");
+        let path = format!("/css/s{i}.css");
+        let want = fs::read(local.join(&path[1..])).unwrap();
+        assert_eq!(srv.file(&path).map(|f| f.0), Some(want), "{path}");
+        assert_eq!(srv.mode(&path), Some(0o640), "{path}");
+        assert_eq!(srv.file(&temp), None, "{temp} is gone");
+    }
+    assert_eq!(srv.mode("/new.js"), Some(0o640), "{log:?}");
+
+    // Over four sessions the burst is shared out, and the outcome the same.
+    for i in 0..6 {
+        write(
+            &local,
+            &format!("css/s{i}.css"),
+            &support::noise(7_000 + i, 20 + i as u64),
+        );
+    }
+    let args = ["push", "-j", "4", l, &url];
+    let out = support::run_in(home.path(), &args, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    for i in 0..6 {
+        let path = format!("/css/s{i}.css");
+        let want = fs::read(local.join(&path[1..])).unwrap();
+        assert_eq!(srv.file(&path).map(|f| f.0), Some(want), "{path}");
+    }
+}
+
+/// A server that refuses to rename over an existing file (IIS does): the burst's refusals
+/// turn temporary names off for the run, and those files are sent again straight to their
+/// names, their temporary files removed. One warning, exit 0, every byte in place.
+#[test]
+fn a_burst_refused_over_existing_files_sends_them_again_directly() {
+    let srv = deployed(support::scripted::Behaviour {
+        refuse_rename_over: true,
+        ..support::scripted::Behaviour::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    new_site(&local);
+    let l = local.to_str().unwrap();
+    let url = srv.url();
+    let out = support::run_in(home.path(), &["push", "-j", "2", l, &url], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr.matches("refused to rename").count(),
+        1,
+        "{}",
+        out.all()
+    );
+    for i in 0..6 {
+        let path = format!("/css/s{i}.css");
+        let want = fs::read(local.join(&path[1..])).unwrap();
+        assert_eq!(srv.file(&path).map(|f| f.0), Some(want), "{path}");
+        let temp = format!("/css/.s{i}.css.ftpmirror-part");
+        assert_eq!(srv.file(&temp), None, "{temp} is gone");
+    }
+    assert!(srv.file("/new.js").is_some());
+}

@@ -18,7 +18,8 @@ use suppaftp::types::Response;
 
 pub use pool::Pool;
 pub use session::{
-    Caps, Carried, CarryState, HashCommand, Learned, Redo, Session, StepError, TimeCommand,
+    Caps, Carried, CarryState, HashCommand, Learned, Move, Moved, Redo, Renamed, Session,
+    StepError, TimeCommand,
 };
 
 /// A password that never shows up in `Debug` output.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
+use super::proven::Batching;
 use super::{Caps, Endpoint, Failure, Session};
 use crate::interrupt;
 
@@ -217,27 +218,34 @@ impl Pool {
         on_notice: &(dyn Fn(String) + Sync),
         op: impl Fn(&mut Session, &[String]) -> Result<Vec<Option<T>>> + Sync,
     ) -> Vec<Option<T>> {
-        if paths.is_empty() {
+        self.spread(Batching::Queries, 32, paths, on_notice, op)
+    }
+
+    /// [`Pool::ask_spread`] for any items, where `op` leans on `kind` and sends up to `fill`
+    /// items in one write (each share holds at least that many).
+    pub fn spread<I: Sync, T: Send>(
+        &self,
+        kind: Batching,
+        fill: usize,
+        items: &[I],
+        on_notice: &(dyn Fn(String) + Sync),
+        op: impl Fn(&mut Session, &[I]) -> Result<Vec<Option<T>>> + Sync,
+    ) -> Vec<Option<T>> {
+        if items.is_empty() {
             return Vec::new();
         }
         let op = &op;
-        // Until the server has shown how it takes queries in one write, one session asks the
+        // Until the server has shown how it takes these in one write, one session sends the
         // first batch alone: that is the trial, and the other shares then go batched (or not)
         // from their first command, instead of one at a time while the trial runs.
-        let mut out = Vec::with_capacity(paths.len());
-        let mut rest = paths;
-        if !self
-            .ep
-            .proven
-            .get(super::proven::Batching::Queries)
-            .settled()
-            && rest.len() > 32
-        {
-            let (lead, later) = rest.split_at(32);
+        let mut out = Vec::with_capacity(items.len());
+        let mut rest = items;
+        if !self.ep.proven.get(kind).settled() && fill > 1 && rest.len() > fill {
+            let (lead, later) = rest.split_at(fill);
             out.extend(self.ask_share(lead, on_notice, op));
             rest = later;
         }
-        let share = rest.len().div_ceil(self.max().max(1)).max(32);
+        let share = rest.len().div_ceil(self.max().max(1)).max(fill);
         std::thread::scope(|scope| {
             let handles: Vec<_> = rest
                 .chunks(share)
@@ -250,15 +258,15 @@ impl Pool {
         out
     }
 
-    /// One share of [`Pool::ask_spread`] on one session: an answer for each path.
-    fn ask_share<T>(
+    /// One share of [`Pool::spread`] on one session: an answer for each item.
+    fn ask_share<I, T>(
         &self,
-        paths: &[String],
+        items: &[I],
         on_notice: &(dyn Fn(String) + Sync),
-        op: &(impl Fn(&mut Session, &[String]) -> Result<Vec<Option<T>>> + Sync),
+        op: &(impl Fn(&mut Session, &[I]) -> Result<Vec<Option<T>>> + Sync),
     ) -> Vec<Option<T>> {
         let answer = self.take().and_then(|mut s| {
-            let r = self.with_retries(&mut s, on_notice, |s| op(s, paths));
+            let r = self.with_retries(&mut s, on_notice, |s| op(s, items));
             self.give(s);
             r
         });
@@ -266,11 +274,11 @@ impl Pool {
             on_notice(format!("{e:#}"));
             Vec::new()
         });
-        let missing = paths.len().saturating_sub(answer.len());
+        let missing = items.len().saturating_sub(answer.len());
         answer
             .into_iter()
             .chain(std::iter::repeat_with(|| None).take(missing))
-            .take(paths.len())
+            .take(items.len())
             .collect()
     }
 

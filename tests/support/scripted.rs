@@ -92,6 +92,10 @@ pub struct Behaviour {
     pub hash_garbage: bool,
     /// HASH and XSHA256 answer `502`, though FEAT lists them (turned off in the config).
     pub hash_refused: bool,
+    /// `SITE CHMOD mode path` records the mode of an existing file (`Scripted::mode`).
+    pub site_chmod: bool,
+    /// RNTO onto a file that exists is refused (550), as Windows servers (IIS) do.
+    pub refuse_rename_over: bool,
 }
 
 impl Default for Behaviour {
@@ -123,6 +127,8 @@ impl Default for Behaviour {
             hash_lies: false,
             hash_garbage: false,
             hash_refused: false,
+            site_chmod: false,
+            refuse_rename_over: false,
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -157,6 +163,8 @@ struct State {
     received: usize,
     /// Where in `log` commands arrived in the same read as the one before them: pipelined.
     along: Vec<usize>,
+    /// Modes set by `SITE CHMOD` (with `Behaviour::site_chmod`), moved along by renames.
+    modes: BTreeMap<String, u32>,
 }
 
 pub struct Scripted {
@@ -232,6 +240,11 @@ impl Scripted {
             Some(Node::File { data, mtime }) => Some((data.clone(), *mtime)),
             _ => None,
         }
+    }
+
+    /// The mode `SITE CHMOD` gave the file at `path`, if any.
+    pub fn mode(&self, path: &str) -> Option<u32> {
+        self.state.lock().unwrap().modes.get(path).copied()
     }
 
     /// (RETR bytes sent, STOR bytes received) so far.
@@ -824,6 +837,23 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                     _ => "550 no such file".into(),
                 }
             }
+            "SITE" if b.site_chmod => {
+                let mut words = arg.splitn(3, ' ');
+                let (verb, mode, p) = (words.next(), words.next(), words.next());
+                let mode = mode.and_then(|m| u32::from_str_radix(m, 8).ok());
+                let mut st = st.lock().unwrap();
+                match (verb, mode, p) {
+                    (Some(v), Some(m), Some(p))
+                        if v.eq_ignore_ascii_case("CHMOD")
+                            && matches!(st.nodes.get(&abs(p)), Some(Node::File { .. })) =>
+                    {
+                        st.modes.insert(abs(p), m);
+                        "200 SITE CHMOD command successful".into()
+                    }
+                    (Some(v), _, _) if v.eq_ignore_ascii_case("CHMOD") => "550 no such file".into(),
+                    _ => "500 unknown SITE command".into(),
+                }
+            }
             "SIZE" if b.size_one_at_a_time && along => "500 one command at a time".into(),
             "SIZE" => match st.lock().unwrap().nodes.get(&abs(arg)) {
                 Some(Node::File { data, .. }) => format!("213 {}", data.len()),
@@ -834,11 +864,26 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                 rename_from = Some(abs(arg));
                 "350 ready for RNTO".into()
             }
+            "RNTO"
+                if b.refuse_rename_over
+                    && matches!(
+                        st.lock().unwrap().nodes.get(&abs(arg)),
+                        Some(Node::File { .. })
+                    ) =>
+            {
+                rename_from = None;
+                "550 Cannot create a file when that file already exists.".into()
+            }
             "RNTO" => {
                 let mut st = st.lock().unwrap();
-                match rename_from.take().and_then(|f| st.nodes.remove(&f)) {
+                let from = rename_from.take();
+                match from.clone().and_then(|f| st.nodes.remove(&f)) {
                     Some(node) => {
                         st.nodes.insert(abs(arg), node);
+                        match from.and_then(|f| st.modes.remove(&f)) {
+                            Some(m) => st.modes.insert(abs(arg), m),
+                            None => st.modes.remove(&abs(arg)),
+                        };
                         "250 renamed".into()
                     }
                     None => "503 RNFR first".into(),

@@ -48,6 +48,7 @@ use suppaftp::{FtpError, FtpResult};
 
 pub use caps::{Caps, HashCommand, Learned};
 pub use carry::{Carried, CarryState};
+pub use query::{Move, Moved, Renamed};
 
 use super::proven::{Batching, Proven};
 use super::{Failure, breaks_session, describe};

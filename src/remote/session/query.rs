@@ -1,5 +1,6 @@
-//! Questions without data connections, many in one write where the server has shown it
-//! answers them in order ([`Batching::Queries`]).
+//! Commands without data connections, many in one write where the server has shown it
+//! answers them in order ([`Batching::Queries`]), and the renames that put a deploy's
+//! uploads in place.
 
 use std::time::SystemTime;
 
@@ -35,12 +36,7 @@ impl Session {
     /// server does not do SITE CHMOD (500, 502, 504), `None` refused for that file (550).
     pub fn chmods(&mut self, mode: u32, paths: &[String]) -> Result<Vec<Option<bool>>> {
         let verb = format!("SITE CHMOD {mode:o}");
-        self.queries(&verb, paths, |r| match code(r) {
-            200..=299 => Some(Some(true)),
-            500 | 502 | 504 => Some(Some(false)),
-            400..=599 => Some(None),
-            _ => None,
-        })
+        self.queries(&verb, paths, chmod_of)
     }
 
     /// The digest of each of `paths` by `cmd` (lower-case hex), `None` where the server has
@@ -73,66 +69,192 @@ impl Session {
             .collect()
     }
 
+    /// RNFR and RNTO for each of `moves`, the source's SITE CHMOD first where one is given:
+    /// the renames that put finished uploads in place. One rename to a write, its commands
+    /// together as after a transfer ([`Batching::AfterTransfer`]): never two RNFRs in one
+    /// write, because a server that runs commands concurrently (libunftp starts each RNFR
+    /// as a task of its own) could then take one pair's RNTO with the other's source and
+    /// put a file under the wrong name, a harm no anomaly seen afterwards undoes.
+    pub fn renames(&mut self, moves: &[Move]) -> Result<Vec<Moved>> {
+        let items: Vec<Vec<String>> = moves
+            .iter()
+            .map(|m| {
+                let chmod = m
+                    .chmod
+                    .map(|mode| format!("SITE CHMOD {mode:o} {}", m.from));
+                chmod
+                    .into_iter()
+                    .chain([format!("RNFR {}", m.from), format!("RNTO {}", m.to)])
+                    .collect()
+            })
+            .collect();
+        self.batched(Batching::AfterTransfer, &items, 1, |replies| {
+            let (chmod, pair) = match replies {
+                [c, f, t] => (Some(chmod_of(c)?), [f, t]),
+                [f, t] => (None, [f, t]),
+                _ => return None,
+            };
+            let refusal = |r: &Response| (code(r), crate::remote::reply_text(r));
+            let renamed = match (code(pair[0]), code(pair[1])) {
+                (350, 200..=299) => Renamed::Done,
+                (350, 400..=599) => Renamed::ToRefused(refusal(pair[1])),
+                (400..=599, 400..=599) => Renamed::FromRefused(refusal(pair[0])),
+                _ => return None,
+            };
+            Some(Moved { renamed, chmod })
+        })
+    }
+
     /// `verb path` for each of `paths`, each reply read by `answer` (`Some(None)` for "has
-    /// none", `None` for a reply that is no answer). Where the server has not yet shown that
-    /// it answers queries in one write, the first batch is the trial; its first anomaly turns
-    /// batching off and the batch is asked again one at a time.
+    /// none", `None` for a reply that is no answer), batched as [`Batching::Queries`].
     fn queries<T>(
         &mut self,
         verb: &str,
         paths: &[String],
         answer: impl Fn(&Response) -> Option<Option<T>>,
     ) -> Result<Vec<Option<T>>> {
-        let mut out = Vec::with_capacity(paths.len());
-        let mut rest = paths;
+        let items: Vec<Vec<String>> = paths.iter().map(|p| vec![format!("{verb} {p}")]).collect();
+        self.batched(Batching::Queries, &items, BATCH, |r| answer(&r[0]))
+    }
+
+    /// Each item's commands, with its replies read by `answer` (`None` for replies that are
+    /// no answer to those commands), up to `most` items in one write where `kind` is on or
+    /// this is its trial; otherwise one command per write. The first anomaly (a reply that
+    /// is no answer, or none in time) turns `kind` off and retires the session, whose state
+    /// can no longer be trusted, and the step is redone on a fresh connection: commands that
+    /// change something must answer a second sending sensibly (a rename done already finds
+    /// its source gone).
+    fn batched<T>(
+        &mut self,
+        kind: Batching,
+        items: &[Vec<String>],
+        most: usize,
+        answer: impl Fn(&[Response]) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut rest = items;
         let proven = self.proven.clone();
-        let trust = proven.get(Batching::Queries);
+        let trust = proven.get(kind);
         while !rest.is_empty() {
-            let engaged = if rest.len() > 1 {
+            let engaged = if rest.len().min(most) > 1 || rest[0].len() > 1 {
                 trust.engage()
             } else {
                 Engaged::Off
             };
             let n = if engaged.yes() {
-                rest.len().min(BATCH)
+                rest.len().min(most)
             } else {
                 1
             };
             let (now, later) = rest.split_at(n);
-            let lines: Vec<String> = now.iter().map(|p| format!("{verb} {p}")).collect();
-            let replies = match self.exchange(&lines, n) {
+            let lines: Vec<String> = now.iter().flatten().cloned().collect();
+            let first = now[0].first().map_or("", String::as_str);
+            let verb = first.split(' ').next().unwrap_or("command").to_string();
+            // Unbatched means one command per write, even within an item.
+            let replies = match engaged {
+                Engaged::Off => lines
+                    .iter()
+                    .map(|l| {
+                        self.exchange(std::slice::from_ref(l), 1)
+                            .map(|mut r| r.remove(0))
+                    })
+                    .collect(),
+                _ => self.exchange(&lines, lines.len()),
+            };
+            let replies = match replies {
                 Ok(r) => r,
-                Err(e) if n > 1 => {
-                    let why = format!("{}: {e} after {n} {verb} commands", self.label);
+                Err(e) if engaged.yes() => {
+                    let why = format!("{}: {e} after {n} batched {verb} commands", self.label);
                     trust.refuse(why.clone());
                     self.broken = true;
                     return Err(anyhow::Error::new(Redo(why)));
                 }
-                Err(e) => return Err(self.fail(verb, &now[0], &e)),
-            };
-            let answers: Vec<Option<Option<T>>> = replies.iter().map(&answer).collect();
-            if let Some(i) = answers.iter().position(Option::is_none) {
-                let reply = replies[i].clone();
-                if n == 1 {
-                    return Err(self.fail(verb, &now[i], &FtpError::UnexpectedResponse(reply)));
+                Err(e) => {
+                    let (v, path) = first.split_once(' ').unwrap_or((first, ""));
+                    return Err(self.fail(v, path, &e));
                 }
-                // Asked again one at a time: the server may have answered out of turn.
-                trust.refuse(format!(
-                    "{}: {verb} {} got {} where 213 or 550 was due",
+            };
+            let mut answers = Vec::with_capacity(n);
+            let mut at = 0;
+            let mut wrong = None;
+            for item in now {
+                let mine = &replies[at..at + item.len()];
+                at += item.len();
+                match answer(mine) {
+                    Some(a) => answers.push(a),
+                    None => {
+                        wrong = Some((item, mine));
+                        break;
+                    }
+                }
+            }
+            if let Some((item, mine)) = wrong {
+                let shown: Vec<String> = mine.iter().map(|r| code(r).to_string()).collect();
+                let what = format!(
+                    "{}: {} got {}",
                     self.label,
-                    crate::remote::escape(&now[i]),
-                    code(&reply)
-                ));
-                continue;
+                    crate::remote::escape(&item.join(", ")),
+                    shown.join(", ")
+                );
+                if !engaged.yes() {
+                    let reply = mine.last().cloned().unwrap_or_else(|| replies[0].clone());
+                    let (v, path) = first.split_once(' ').unwrap_or((first, ""));
+                    let e = FtpError::UnexpectedResponse(reply);
+                    return Err(self.fail(v, path, &e).context(what));
+                }
+                // The server may have answered out of turn: no reply in this write can be
+                // trusted to be its command's, nor the session's state (a rename's source).
+                let why = format!("{what}, not an answer in turn");
+                trust.refuse(why.clone());
+                self.broken = true;
+                return Err(anyhow::Error::new(Redo(why)));
             }
             if engaged == Engaged::Trial {
                 trust.shown();
             }
-            out.extend(answers.into_iter().flatten());
+            out.extend(answers);
             rest = later;
         }
         Ok(out)
     }
+}
+
+/// A SITE CHMOD reply: `Some(Some(true))` set, `Some(Some(false))` the server does not do
+/// SITE CHMOD (500, 502, 504), `Some(None)` refused for that file, `None` no answer to it.
+fn chmod_of(r: &Response) -> Option<Option<bool>> {
+    match code(r) {
+        200..=299 => Some(Some(true)),
+        500 | 502 | 504 => Some(Some(false)),
+        400..=599 => Some(None),
+        _ => None,
+    }
+}
+
+/// One rename of a burst: `from` (a finished upload's temporary name) over `to`, with
+/// `SITE CHMOD chmod from` before it when given.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub from: String,
+    pub to: String,
+    pub chmod: Option<u32>,
+}
+
+/// How a rename of a burst came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renamed {
+    Done,
+    /// RNFR was refused, with the code and the server's words: the source is gone (renamed
+    /// already, by a first sending whose replies were lost) or may not be renamed.
+    FromRefused((u32, String)),
+    /// RNTO was refused: the file stays under its temporary name.
+    ToRefused((u32, String)),
+}
+
+/// A rename's outcome, and its SITE CHMOD's as [`Session::chmods`] gives it, if one was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub renamed: Renamed,
+    pub chmod: Option<Option<bool>>,
 }
 
 /// What a hash command's reply said.
