@@ -658,8 +658,9 @@ fn sync_on(
     Ok(report)
 }
 
-/// Where a case twin stopped a delete, one SIZE tells whether the server folds case: asked
-/// by the source's spelling, a name the listing shows only in the other case. For `-v`.
+/// Where a case twin stopped a delete, one question tells whether the server folds case:
+/// SYST, where a Windows server names itself, else SIZE (or MDTM) asked by the source's
+/// spelling, a name the listing shows only in the other case. For `-v`.
 fn case_probe(pool: &Pool, remote_tree: &Tree, t: &guard::CaseTwin) -> String {
     if remote_tree.get(&t.twin).is_some() {
         return format!(
@@ -667,27 +668,45 @@ fn case_probe(pool: &Pool, remote_tree: &Tree, t: &guard::CaseTwin) -> String {
             t.twin, t.kept
         );
     }
+    let Ok(mut s) = pool.take() else {
+        return "whether the server folds letter case is not known (no session)".to_string();
+    };
+    let syst = s.syst().unwrap_or_default();
     let asked = t.twin.to_remote(pool.root());
-    let answer = pool.caps().size.then(|| {
-        let mut s = pool.take().ok()?;
-        let r = s.sizes(std::slice::from_ref(&asked));
-        pool.give(s);
-        r.ok()?.pop()
-    });
-    match answer.flatten() {
-        Some(Some(_)) => format!(
-            "the server is case-insensitive: SIZE {} answered for {}, listed as {}; --ignore-case fits it",
-            remote::escape(&asked),
-            t.twin,
-            t.kept
+    let caps = pool.caps();
+    let answer = if syst.starts_with("Windows_NT") {
+        None
+    } else if caps.size {
+        Some((
+            "SIZE",
+            s.sizes(std::slice::from_ref(&asked))
+                .map(|a| a[0].is_some()),
+        ))
+    } else if caps.mdtm {
+        Some((
+            "MDTM",
+            s.mtimes(std::slice::from_ref(&asked))
+                .map(|a| a[0].is_some()),
+        ))
+    } else {
+        Some(("", Err(anyhow::anyhow!("neither SIZE nor MDTM"))))
+    };
+    pool.give(s);
+    let escaped = remote::escape(&asked);
+    match answer {
+        None => format!(
+            "the server is case-insensitive: SYST says {syst}; {} is {} there, and --ignore-case fits it",
+            t.twin, t.kept
         ),
-        Some(None) => format!(
-            "the server is case-sensitive: SIZE {} found nothing; {} and {} are two files there",
-            remote::escape(&asked),
-            t.twin,
-            t.kept
+        Some((verb, Ok(true))) => format!(
+            "the server is case-insensitive: {verb} {escaped} answered for {}, listed as {}; --ignore-case fits it",
+            t.twin, t.kept
         ),
-        None => "whether the server folds letter case is not known (no SIZE)".to_string(),
+        Some((verb, Ok(false))) => format!(
+            "the server is case-sensitive: {verb} {escaped} found nothing; {} and {} are two files there",
+            t.twin, t.kept
+        ),
+        Some((_, Err(e))) => format!("whether the server folds letter case is not known ({e:#})"),
     }
 }
 

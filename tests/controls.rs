@@ -640,3 +640,52 @@ fn a_burst_refused_over_existing_files_sends_them_again_directly() {
     }
     assert!(srv.file("/new.js").is_some());
 }
+
+/// On a case-insensitive server (a Windows host, scripted), a case-only rename of a local
+/// file deletes nothing: the upload lands on the file the server has, under its old spelling,
+/// and the name the plan called extra is that same file. SYST tells `-v` what the server is.
+#[test]
+fn a_case_only_rename_on_a_case_insensitive_server_deletes_nothing() {
+    let srv = support::scripted::Scripted::start(support::scripted::Behaviour {
+        fold_case: true,
+        syst: "Windows_NT",
+        ..support::scripted::Behaviour::default()
+    });
+    srv.put_file("/img/Photo.JPG", b"old photo", ago(86_400));
+    srv.put_file("/img/stale.png", b"stale", ago(86_400));
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    write(&local, "img/photo.jpg", b"the photo, renamed and edited");
+    let l = local.to_str().unwrap();
+    let url = srv.url();
+    let out = support::run_in(home.path(), &["push", "--delete", "-v", l, &url], &[]);
+    assert_eq!(out.code, 1, "the held delete is a failure: {}", out.all());
+    assert!(
+        out.stdout
+            .contains("the server is case-insensitive: SYST says Windows_NT"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stderr.contains("not deleting img/Photo.JPG"),
+        "{}",
+        out.all()
+    );
+    let log = srv.log();
+    let deleted: Vec<&String> = log.iter().filter(|c| c.starts_with("DELE ")).collect();
+    assert_eq!(deleted, ["DELE /img/stale.png"], "{log:?}");
+    assert_eq!(
+        srv.file("/img/Photo.JPG").map(|f| f.0),
+        Some(b"the photo, renamed and edited".to_vec())
+    );
+
+    // With --ignore-case the two names are one file: nothing to send, nothing held.
+    let out = support::run_in(
+        home.path(),
+        &["push", "--delete", "--ignore-case", l, &url],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.actions("upload").is_empty(), "{}", out.all());
+    assert!(out.actions("delete").is_empty(), "{}", out.all());
+}

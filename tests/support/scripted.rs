@@ -96,6 +96,11 @@ pub struct Behaviour {
     pub site_chmod: bool,
     /// RNTO onto a file that exists is refused (550), as Windows servers (IIS) do.
     pub refuse_rename_over: bool,
+    /// Names are found whatever their letter case, and keep the case they were made with,
+    /// as on Windows servers.
+    pub fold_case: bool,
+    /// The SYST reply's text.
+    pub syst: &'static str,
 }
 
 impl Default for Behaviour {
@@ -129,6 +134,8 @@ impl Default for Behaviour {
             hash_refused: false,
             site_chmod: false,
             refuse_rename_over: false,
+            fold_case: false,
+            syst: "UNIX Type: L8",
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -444,6 +451,19 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             st.log.push(line.clone());
         }
         let (cmd, arg) = line.split_once(' ').unwrap_or((&line, ""));
+        // A case-insensitive server finds a name in whatever case it was asked for, and
+        // keeps the case it was made with.
+        let known: Vec<String> = match b.fold_case {
+            true => st.lock().unwrap().nodes.keys().cloned().collect(),
+            false => Vec::new(),
+        };
+        let fold = |p: String| -> String {
+            known
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(&p))
+                .cloned()
+                .unwrap_or(p)
+        };
         let abs = |p: &str| -> String {
             let p = p.trim_end_matches("/.").trim_start_matches("./");
             let p = if p == "." || p.is_empty() {
@@ -457,7 +477,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             if t.is_empty() {
                 "/".to_string()
             } else {
-                t.to_string()
+                fold(t.to_string())
             }
         };
         let reply: String = match cmd.to_ascii_uppercase().as_str() {
@@ -465,6 +485,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
             "PASS" if arg == "pw" => "230 logged in".into(),
             "PASS" => "530 Login incorrect.".into(),
             "TYPE" => "200 type set".into(),
+            "SYST" => format!("215 {}", b.syst),
             "FEAT" if b.trickle_feat => {
                 reader.get_mut().write_all(b"211-Features:\r\n")?;
                 for byte in b" SIZE\r\n".iter().cycle() {

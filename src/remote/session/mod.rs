@@ -367,6 +367,16 @@ impl Session {
             .map_err(|e| Failure::ftp(format!("{}: PWD failed: {}", self.label, describe(&e)), &e))
     }
 
+    /// The server's system type (SYST, RFC 959), such as `UNIX Type: L8` or `Windows_NT`.
+    pub fn syst(&mut self) -> Result<String> {
+        self.ask("SYST", &[215])
+            .map(|r| {
+                let text = String::from_utf8_lossy(&r.body).into_owned();
+                super::escape(text.get(4..).unwrap_or("").trim())
+            })
+            .map_err(|e| self.fail("SYST", "", &e))
+    }
+
     /// Sets a remote file's mtime, to the second: MFMT (RFC draft, widely deployed), or the
     /// vsftpd way, `MDTM YYYYMMDDHHMMSS path` (`mdtm_write`), which servers that do not know
     /// this form refuse (550 or 501).
