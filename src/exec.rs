@@ -11,16 +11,16 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::config::SyncJob;
-use crate::event::Event;
+use crate::event::{Event, Fault};
 use crate::interrupt;
 use crate::path::RelPath;
 use crate::plan::{Action, Direction, Op, Plan};
 use crate::remote::proven::{Batching, Engaged};
 use crate::remote::{
-    Carried, CarryState, Failure, Move, Moved, Pool, Renamed, Session, TimeCommand, escape,
+    Carried, CarryState, Failure, Move, Moved, Pool, Renamed, Session, Step, TimeCommand, escape,
 };
 use crate::tree::part_name;
 
@@ -243,7 +243,7 @@ impl<'a> Executor<'a> {
             op,
             path: path.clone(),
             bytes,
-            result: result.map_err(|e| format!("{e:#}")),
+            result: result.map_err(|e| Fault::of(&e)),
         });
     }
 
@@ -305,7 +305,11 @@ impl<'a> Executor<'a> {
                 a.op,
                 &a.path,
                 0,
-                Err(anyhow::anyhow!("not attempted: no FTP session ({why})")),
+                Err(Failure::io(
+                    Step::Connect,
+                    format!("not attempted: no FTP session ({why})"),
+                    true,
+                )),
             );
         }
     }
@@ -426,7 +430,8 @@ impl<'a> Executor<'a> {
         let left = carry.waiting.take().map(|w| w.action);
         let again = std::mem::take(&mut carry.again).into_iter().map(|(a, _)| a);
         for a in left.into_iter().chain(again) {
-            let e = anyhow::anyhow!("upload not finished: no FTP session left for it");
+            let msg = "upload not finished: no FTP session left for it".to_string();
+            let e = Failure::io(Step::Connect, msg, true);
             self.done(a.op, &a.path, 0, Err(e));
         }
     }
@@ -484,8 +489,14 @@ impl<'a> Executor<'a> {
         let mut refused = Vec::new();
         for (p, answer) in waiting.into_iter().zip(answers) {
             let (path, size) = (&p.action.path, p.action.size);
-            let stays =
-                |what: String| anyhow::anyhow!("{what}; the upload stays as {}", escape(&p.temp));
+            let stays = |what: String, code: Option<u32>| {
+                anyhow::Error::new(Failure {
+                    message: format!("{what}; the upload stays as {}", escape(&p.temp)),
+                    step: Step::Rename,
+                    code,
+                    transient: true,
+                })
+            };
             match answer {
                 Some(Moved {
                     renamed: Renamed::Done,
@@ -497,21 +508,21 @@ impl<'a> Executor<'a> {
                 Some(Moved {
                     renamed: Renamed::FromRefused(why),
                     ..
-                }) => gone.push((p, why.1)),
+                }) => gone.push((p, why)),
                 Some(Moved {
                     renamed: Renamed::ToRefused((code, text)),
                     ..
                 }) if code >= 500 => refused.push((p, text)),
                 Some(Moved {
-                    renamed: Renamed::ToRefused((_, text)),
+                    renamed: Renamed::ToRefused((code, text)),
                     ..
                 }) => {
                     let what = format!("RNTO {} on {label}: {text}", escape(&p.target));
-                    self.done(Op::Upload, path, 0, Err(stays(what)));
+                    self.done(Op::Upload, path, 0, Err(stays(what, Some(code))));
                 }
                 None => {
                     let what = "not renamed into place: no FTP session for it".to_string();
-                    self.done(Op::Upload, path, 0, Err(stays(what)));
+                    self.done(Op::Upload, path, 0, Err(stays(what, None)));
                 }
             }
         }
@@ -532,7 +543,7 @@ impl<'a> Executor<'a> {
     /// Renames whose RNFR was refused: done already where the final name has the upload's
     /// size and the temporary name is gone (a first sending whose replies were lost, then
     /// redone); a failure otherwise.
-    fn settle_gone(&self, gone: Vec<(Placing, String)>) {
+    fn settle_gone(&self, gone: Vec<(Placing, (u32, String))>) {
         if gone.is_empty() {
             return;
         }
@@ -547,16 +558,18 @@ impl<'a> Executor<'a> {
             false => Vec::new(),
         };
         let label = self.pool.endpoint().label();
-        for (i, (p, why)) in gone.into_iter().enumerate() {
+        for (i, (p, (code, why))) in gone.into_iter().enumerate() {
             let a = &p.action;
             let placed =
                 sizes.get(2 * i) == Some(&Some(a.size)) && sizes.get(2 * i + 1) == Some(&None);
             let r = match placed {
                 true => Ok(()),
-                false => Err(anyhow::anyhow!(
-                    "RNFR {} on {label}: {why}",
-                    escape(&p.temp)
-                )),
+                false => Err(anyhow::Error::new(Failure {
+                    message: format!("RNFR {} on {label}: {why}", escape(&p.temp)),
+                    step: Step::Rename,
+                    code: Some(code),
+                    transient: false,
+                })),
             };
             self.done(Op::Upload, &a.path, if placed { a.size } else { 0 }, r);
         }
@@ -710,7 +723,7 @@ impl<'a> Executor<'a> {
         };
         let refused = via_temp
             && Failure::code_of(&e).is_some_and(|c| c >= 500)
-            && e.to_string().starts_with("RNFR/RNTO");
+            && Failure::step_of(&e) == Some(Step::Rename);
         // Keep a large partial upload for the next attempt or run; remove anything else.
         let keep = !refused && self.keeps_partial(a, &e);
         if via_temp && !keep && !s.broken {
@@ -749,9 +762,10 @@ impl<'a> Executor<'a> {
             Err(_) if !s.broken && s.sizes(std::slice::from_ref(&from))?.first() == Some(&None) => {
                 Ok(())
             }
-            Err(e) => Err(e).with_context(|| {
-                format!("backing up {} to {}", a.path, crate::remote::escape(&to))
-            }),
+            Err(e) => {
+                let what = format!("backing up {} to {}", a.path, escape(&to));
+                Err(Failure::at(Step::Backup, what, e))
+            }
         }
     }
 
@@ -818,12 +832,13 @@ impl<'a> Executor<'a> {
             .with_context(|| format!("cannot seek in {}", local.display()))?;
         let sent = s.store_carrying(target, offset, &mut file, &mut |n| self.moved(n), carried)?;
         if offset + sent != a.size {
-            bail!(
+            let msg = format!(
                 "{} changed during the upload: sent {} bytes, expected {}",
                 local.display(),
                 offset + sent,
                 a.size
             );
+            return Err(Failure::io(Step::Verify, msg, false));
         }
         Ok(sent)
     }
@@ -869,6 +884,7 @@ impl<'a> Executor<'a> {
             if offset + got != a.size && !a.rough_size {
                 // A data connection that ended early, whatever the server replied after it.
                 return Err(Failure::io(
+                    Step::Verify,
                     format!(
                         "RETR {} returned {} bytes but the listing said {}",
                         escape(remote),

@@ -109,7 +109,9 @@ impl RunLog {
                     "path": path.as_str(),
                     "bytes": bytes,
                     "ok": error.is_none(),
-                    "error": error,
+                    "error": error.map(|f| &f.message),
+                    "step": error.map(|f| f.step.label()),
+                    "code": error.and_then(|f| f.code),
                 }),
             );
             return;

@@ -7,8 +7,36 @@ use std::time::{Duration, Instant};
 use indicatif::HumanBytes;
 
 use crate::error::{EXIT_OK, EXIT_PARTIAL};
-use crate::event::Event;
+use crate::event::{Event, Fault};
+use crate::path::RelPath;
 use crate::plan::Op;
+
+/// An action that failed: "upload a/b: STOR /www/a/b on host:21: 550 ...".
+#[derive(Debug, Clone)]
+pub struct Failed {
+    pub op: Op,
+    pub path: RelPath,
+    pub fault: Fault,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.op.label(), self.path, self.fault)
+    }
+}
+
+impl Failed {
+    /// For `--summary-json`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "op": self.op.label(),
+            "path": self.path.as_str(),
+            "step": self.fault.step.label(),
+            "code": self.fault.code,
+            "message": self.fault.message,
+        })
+    }
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -20,8 +48,8 @@ pub struct Counts {
 pub struct Report {
     pub dry_run: bool,
     pub done: BTreeMap<Op, Counts>,
-    /// Actions that failed: "upload a/b: STOR /www/a/b on host:21: 550 ...".
-    pub failures: Vec<String>,
+    /// Actions that failed.
+    pub failures: Vec<Failed>,
     /// Listings that failed, unusable names, conflicts: the mirror is incomplete.
     pub problems: Vec<String>,
     /// Worth telling, not a failure: skipped symlinks, deletions held back.
@@ -57,7 +85,11 @@ impl Report {
                     c.count += 1;
                     c.bytes += bytes;
                 }
-                Err(e) => self.failures.push(format!("{} {path}: {e}", op.label())),
+                Err(e) => self.failures.push(Failed {
+                    op: *op,
+                    path: path.clone(),
+                    fault: e.clone(),
+                }),
             },
             Event::Notice(n) => self.notices.push(n.clone()),
             Event::Listed { .. } | Event::Start { .. } | Event::Bytes(_) | Event::Detail(_) => {}
@@ -119,7 +151,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::RelPath;
+    use crate::remote::Step;
 
     #[test]
     fn counts_failures_and_exit_code() {
@@ -136,11 +168,19 @@ mod tests {
             op: Op::Upload,
             path: p.clone(),
             bytes: 0,
-            result: Err("550 nope".into()),
+            result: Err(Fault {
+                message: "550 nope".into(),
+                step: Step::Store,
+                code: Some(550),
+            }),
         });
         r.unchanged = 7;
         assert_eq!(r.count(Op::Upload), 1);
-        assert_eq!(r.failures, ["upload a: 550 nope"]);
+        assert_eq!(r.failures[0].to_string(), "upload a: 550 nope");
+        assert_eq!(
+            r.failures[0].json(),
+            serde_json::json!({"op": "upload", "path": "a", "step": "store", "code": 550, "message": "550 nope"})
+        );
         assert_eq!(r.exit_code(), 1);
         assert_eq!(
             r.summary_at(Duration::from_secs(2)),

@@ -788,7 +788,10 @@ fn dry_run_summary(plan: &Plan) -> String {
 
 /// Every failure and problem, one line each, on stderr.
 fn print_failures(report: &Report, progress: &mut Progress) {
-    for p in report.problems.iter().chain(&report.failures) {
+    for p in &report.problems {
         progress.error(p);
+    }
+    for f in &report.failures {
+        progress.error(&f.to_string());
     }
 }

@@ -72,7 +72,7 @@ fn value(
                 "unchanged": r.unchanged,
             });
             v["bytes"] = json!(r.bytes());
-            v["failures"] = json!(r.failures);
+            v["failures"] = r.failures.iter().map(|f| f.json()).collect();
             v["problems"] = json!(r.problems);
             v["notices"] = json!(r.notices);
         }

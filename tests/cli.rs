@@ -952,8 +952,15 @@ mod profiles {
             serde_json::from_str(&fs::read_to_string(sb.dir.path().join("summary.json")).unwrap())
                 .unwrap();
         assert_eq!(json["exit_code"], 1);
+        let failed = &json["failures"][0];
+        assert_eq!(
+            (&failed["op"], &failed["path"], &failed["step"]),
+            (&"upload".into(), &"denied.txt".into(), &"store".into()),
+            "{json}"
+        );
+        assert_eq!(failed["code"], 550, "{json}");
         assert!(
-            json["failures"][0].as_str().unwrap().contains("550"),
+            failed["message"].as_str().unwrap().contains("550"),
             "{json}"
         );
     }

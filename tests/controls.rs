@@ -241,12 +241,15 @@ fn remote_lock_keeps_two_runs_apart() {
 }
 
 /// `--stats` writes progress lines where there is no terminal (here: a pipe), and
-/// `--log-format json` makes every log line one JSON object.
+/// `--log-format json` makes every log line one JSON object; a failure names its step and
+/// the server's code.
 #[test]
 fn stats_lines_and_a_json_log() {
     let sb = Sandbox::new();
     write(&sb.local, "big.bin", &support::noise(6 << 20, 5));
     write(&sb.local, "small.txt", b"small");
+    write(&sb.local, "denied.txt", b"no");
+    sb.server.refuse("denied.txt");
     let log = sb.dir.path().join("run.log");
     let l = log.to_str().unwrap();
     let out = sb.push(&[
@@ -259,7 +262,7 @@ fn stats_lines_and_a_json_log() {
         "--log-format",
         "json",
     ]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.code, 1, "{}", out.all());
     let stats: Vec<&str> = out
         .stdout
         .lines()
@@ -273,7 +276,7 @@ fn stats_lines_and_a_json_log() {
     assert!(
         stats
             .iter()
-            .any(|l| l.contains("/2 files") && l.contains("/s, ETA")),
+            .any(|l| l.contains("/3 files") && l.contains("/s, ETA")),
         "{stats:?}"
     );
     let lines: Vec<serde_json::Value> = fs::read_to_string(&log)
@@ -290,6 +293,19 @@ fn stats_lines_and_a_json_log() {
         .expect("the upload, logged");
     assert_eq!(up["bytes"], 6 << 20);
     assert_eq!(up["ok"], true);
+    let denied = lines
+        .iter()
+        .find(|v| v["event"] == "upload" && v["path"] == "denied.txt")
+        .expect("the failed upload, logged");
+    assert_eq!(
+        (&denied["ok"], &denied["step"], &denied["code"]),
+        (&false.into(), &"store".into(), &550.into()),
+        "{denied}"
+    );
+    assert!(
+        denied["error"].as_str().unwrap().contains("550"),
+        "{denied}"
+    );
     assert!(
         lines
             .iter()

@@ -135,10 +135,77 @@ pub fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
-/// A failed FTP step: the message for the user, plus what retry logic needs to know.
+/// Which step of the work failed: reported with each failure (`--summary-json`,
+/// `--log-format json`), and what a caller tells one kind of refusal by (a refused rename).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Connect,
+    Tls,
+    Login,
+    List,
+    Retrieve,
+    Store,
+    Rename,
+    SetTime,
+    Mkdir,
+    Delete,
+    Rmdir,
+    /// SIZE, MDTM, HASH, SITE CHMOD: asking or setting something about a file.
+    Query,
+    /// The bytes moved did not add up to the size expected.
+    Verify,
+    /// Moving a replaced or deleted file aside (`--backup-dir`, `--suffix`).
+    Backup,
+    /// The local side: reading, writing or renaming a local file.
+    Local,
+}
+
+impl Step {
+    /// The step an FTP command belongs to.
+    pub fn of_command(cmd: &str) -> Step {
+        let verb = cmd.split([' ', '/']).next().unwrap_or("");
+        match verb.to_ascii_uppercase().as_str() {
+            "RETR" => Step::Retrieve,
+            "STOR" | "APPE" => Step::Store,
+            "RNFR" | "RNTO" => Step::Rename,
+            "MFMT" => Step::SetTime,
+            "MKD" => Step::Mkdir,
+            "DELE" => Step::Delete,
+            "RMD" => Step::Rmdir,
+            "LIST" | "MLSD" | "NLST" | "CWD" => Step::List,
+            "USER" | "PASS" => Step::Login,
+            "AUTH" | "PBSZ" | "PROT" => Step::Tls,
+            "PWD" | "TYPE" | "FEAT" | "OPTS" | "SYST" => Step::Connect,
+            _ => Step::Query,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Connect => "connect",
+            Step::Tls => "tls",
+            Step::Login => "login",
+            Step::List => "list",
+            Step::Retrieve => "retrieve",
+            Step::Store => "store",
+            Step::Rename => "rename",
+            Step::SetTime => "set_time",
+            Step::Mkdir => "mkdir",
+            Step::Delete => "delete",
+            Step::Rmdir => "rmdir",
+            Step::Query => "query",
+            Step::Verify => "verify",
+            Step::Backup => "backup",
+            Step::Local => "local",
+        }
+    }
+}
+
+/// A failed FTP step: the message for the user, plus what retry logic and reports need.
 #[derive(Debug)]
 pub struct Failure {
     pub message: String,
+    pub step: Step,
     /// The server's reply code, when it refused.
     pub code: Option<u32>,
     /// Worth retrying on a fresh connection: resets, timeouts, 421, 425, 426, 450, 451.
@@ -146,21 +213,39 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn ftp(message: String, e: &FtpError) -> anyhow::Error {
+    pub fn ftp(step: Step, message: String, e: &FtpError) -> anyhow::Error {
         anyhow::Error::new(Failure {
             message,
+            step,
             code: reply_code(e),
             transient: is_transient(e),
         })
     }
 
     /// A network-side I/O failure (transient) or a local one (not).
-    pub fn io(message: String, transient: bool) -> anyhow::Error {
+    pub fn io(step: Step, message: String, transient: bool) -> anyhow::Error {
         anyhow::Error::new(Failure {
             message,
+            step,
             code: None,
             transient,
         })
+    }
+
+    /// `e` as a failure of `step`, under `context`: what the FTP layer said about it (code,
+    /// transient) is kept, its step replaced.
+    pub fn at(step: Step, context: String, e: anyhow::Error) -> anyhow::Error {
+        anyhow::Error::new(Failure {
+            message: format!("{context}: {e:#}"),
+            step,
+            code: Self::code_of(&e),
+            transient: Self::is_transient(&e),
+        })
+    }
+
+    /// The step `e` failed at, where the FTP layer said.
+    pub fn step_of(e: &anyhow::Error) -> Option<Step> {
+        Self::find(e).map(|f| f.step)
     }
 
     fn find(e: &anyhow::Error) -> Option<&Failure> {

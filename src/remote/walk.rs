@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use super::listing::{Listed, ListedKind, Size};
-use super::{Failure, Pool, Redo, Session, StepError, describe, escape};
+use super::{Failure, Pool, Redo, Session, Step, StepError, describe, escape};
 use crate::event::Event;
 use crate::filter::Filter;
 use crate::path::{RelPath, check_server_name};
@@ -220,7 +220,7 @@ fn list_one(
                     s.label(),
                     describe(&e)
                 );
-                Failure::ftp(msg, &e)
+                Failure::ftp(Step::List, msg, &e)
             }
         })
     });

@@ -12,15 +12,20 @@ use super::control::{Control, code};
 use super::data::DataTls;
 use super::{Mode, Session};
 use crate::remote::tls::TlsMode;
-use crate::remote::{DataMode, Endpoint, Failure, describe, reply_code, reply_text};
+use crate::remote::{DataMode, Endpoint, Failure, Step, describe, reply_code, reply_text};
 
 impl Session {
     /// Connects, logs in, switches to binary and reads FEAT. Every step is bounded by the
     /// endpoint's timeout: the TCP connect, the greeting and each reply.
     pub fn connect(ep: &Endpoint) -> Result<Session> {
         let label = ep.label();
-        let sock = connect_tcp(ep)
-            .map_err(|e| Failure::io(format!("cannot connect to {label}: {e}"), true))?;
+        let sock = connect_tcp(ep).map_err(|e| {
+            Failure::io(
+                Step::Connect,
+                format!("cannot connect to {label}: {e}"),
+                true,
+            )
+        })?;
         let peer = sock.peer_addr()?;
         let mut ctl = Control::new(sock, ep.timeout)?;
         let tls = ep.tls.as_ref();
@@ -51,6 +56,7 @@ impl Session {
         let greeting = greeting.and_then(|r| super::control::expect(r, &[220]));
         greeting.map_err(|e| {
             Failure::ftp(
+                Step::Connect,
                 format!("no FTP greeting from {label}: {}", describe(&e)),
                 &e,
             )
@@ -71,18 +77,22 @@ impl Session {
         }
         login(&mut ctl, ep).map_err(|e| {
             Failure::ftp(
+                Step::Login,
                 format!("login to {label} as {} failed: {}", ep.user, describe(&e)),
                 &e,
             )
         })?;
-        ctl.command("TYPE I", &[200])
-            .map_err(|e| Failure::ftp(format!("{label}: TYPE I failed: {}", describe(&e)), &e))?;
+        ctl.command("TYPE I", &[200]).map_err(|e| {
+            let msg = format!("{label}: TYPE I failed: {}", describe(&e));
+            Failure::ftp(Step::Connect, msg, &e)
+        })?;
         let caps = match ctl.command("FEAT", &[211]) {
             Ok(r) => Caps::from_feat(&r),
             // No FEAT, or a reply that is not a FEAT reply: assume nothing, probe later.
             Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => Caps::default(),
             Err(e) => {
                 return Err(Failure::ftp(
+                    Step::Connect,
                     format!("{label}: FEAT failed: {}", describe(&e)),
                     &e,
                 ));
@@ -95,6 +105,7 @@ impl Session {
                 Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
                 Err(e) => {
                     return Err(Failure::ftp(
+                        Step::Connect,
                         format!("{label}: OPTS UTF8 ON failed: {}", describe(&e)),
                         &e,
                     ));
@@ -185,6 +196,7 @@ fn tls_failure(label: &str, e: &FtpError) -> anyhow::Error {
     };
     anyhow::Error::new(Failure {
         message: format!("FTPS with {label} failed: {what}"),
+        step: Step::Tls,
         code: reply_code(e),
         transient: false,
     })

@@ -51,7 +51,7 @@ pub use carry::{Carried, CarryState};
 pub use query::{Move, Moved, Renamed};
 
 use super::proven::{Batching, Proven};
-use super::{Failure, breaks_session, describe};
+use super::{Failure, Step, breaks_session, describe};
 use control::{Control, code, expect};
 use data::{Data, DataTls};
 
@@ -364,7 +364,10 @@ impl Session {
     pub fn pwd(&mut self) -> Result<String> {
         let r = self.ask("PWD", &[257]);
         r.and_then(|r| quoted_path(&r).ok_or(FtpError::UnexpectedResponse(r)))
-            .map_err(|e| Failure::ftp(format!("{}: PWD failed: {}", self.label, describe(&e)), &e))
+            .map_err(|e| {
+                let msg = format!("{}: PWD failed: {}", self.label, describe(&e));
+                Failure::ftp(Step::Connect, msg, &e)
+            })
     }
 
     /// The server's system type (SYST, RFC 959), such as `UNIX Type: L8` or `Windows_NT`.
@@ -383,7 +386,7 @@ impl Session {
     pub fn set_time(&mut self, cmd: TimeCommand, remote: &str, time: SystemTime) -> Result<()> {
         self.ask(cmd.line(time, remote), &[213, 200, 250])
             .map(|_| ())
-            .map_err(|e| self.fail(cmd.verb(), remote, &e))
+            .map_err(|e| self.fail_at(Step::SetTime, cmd.verb(), remote, &e))
     }
 
     /// A remote file's mtime to the second, UTC (MDTM, RFC 3659).
@@ -424,6 +427,7 @@ impl Session {
             let _ = self.ask(format!("MKD {prefix}"), &[257, 250]);
             if self.broken {
                 return Err(Failure::io(
+                    Step::Mkdir,
                     format!("MKD {prefix} on {}: connection lost", self.label),
                     true,
                 ));
@@ -476,13 +480,18 @@ impl Session {
 
     /// "RETR /www/a on host:21: 550 Permission denied".
     fn fail(&self, cmd: &str, path: &str, e: &FtpError) -> anyhow::Error {
+        self.fail_at(Step::of_command(cmd), cmd, path, e)
+    }
+
+    /// [`Session::fail`], at a step the command alone does not tell (MDTM setting a time).
+    fn fail_at(&self, step: Step, cmd: &str, path: &str, e: &FtpError) -> anyhow::Error {
         let msg = format!(
             "{cmd} {} on {}: {}",
             super::escape(path),
             self.label,
             describe(e)
         );
-        Failure::ftp(msg, e)
+        Failure::ftp(step, msg, e)
     }
 
     /// Says goodbye politely; errors do not matter at this point.

@@ -14,7 +14,7 @@ use super::control::expect;
 use super::data::Data;
 use super::{Mode, Redo, Session, StepError, TimeCommand, mdtm_time};
 use crate::remote::proven::Batching;
-use crate::remote::{Failure, describe_io, reply_text};
+use crate::remote::{Failure, Step, describe_io, reply_text};
 
 /// The largest upload sent before the server's 150: well within any socket's buffers.
 const EARLY_MAX: usize = 64 * 1024;
@@ -98,10 +98,10 @@ impl Session {
 
     /// REST, when resuming, on its own: after a refused REST, a batched command would start
     /// the file over.
-    fn rest(&mut self, remote: &str, offset: u64) -> Result<()> {
+    fn rest(&mut self, cmd: &str, remote: &str, offset: u64) -> Result<()> {
         if offset > 0 {
             self.ask(format!("REST {offset}"), &[350])
-                .map_err(|e| self.fail("REST", remote, &e))?;
+                .map_err(|e| self.fail_at(Step::of_command(cmd), "REST", remote, &e))?;
         }
         Ok(())
     }
@@ -115,7 +115,7 @@ impl Session {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
         let cmd = way.verb();
-        self.rest(remote, offset)?;
+        self.rest(cmd, remote, offset)?;
         let data = self
             .open_data(&format!("{cmd} {remote}"))
             .map_err(|e| self.fail(cmd, remote, &e))?;
@@ -133,7 +133,7 @@ impl Session {
         progress: &mut dyn FnMut(u64),
         carried: &mut Carried,
     ) -> Result<u64> {
-        self.rest(remote, offset)?;
+        self.rest("STOR", remote, offset)?;
         let mut head = Vec::new();
         if self.data_tls.is_none() {
             input
@@ -175,7 +175,7 @@ impl Session {
         progress: &mut dyn FnMut(u64),
         mtime: bool,
     ) -> Result<(u64, Option<SystemTime>)> {
-        self.rest(remote, offset)?;
+        self.rest("RETR", remote, offset)?;
         let before = mtime.then_some(Before::Mdtm(remote));
         let (sock, mdtm) = self
             .open_batched(
@@ -261,17 +261,21 @@ impl Session {
     /// Blames the right side of a failed copy: the network's failures are worth a retry, the
     /// disk's are not.
     fn copy_failure(&self, cmd: &str, remote: &str, down: bool, e: CopyError) -> anyhow::Error {
+        let step = Step::of_command(cmd);
         match (e, down) {
-            (CopyError::Interrupted, _) => Failure::io("interrupted".into(), false),
+            (CopyError::Interrupted, _) => Failure::io(step, "interrupted".into(), false),
             (CopyError::Read(e), true) | (CopyError::Write(e), false) => Failure::io(
+                step,
                 format!("{cmd} {remote} on {}: {}", self.label, describe_io(&e)),
                 true,
             ),
-            (CopyError::Write(e), true) => {
-                Failure::io(format!("writing the downloaded data: {e}"), false)
-            }
+            (CopyError::Write(e), true) => Failure::io(
+                Step::Local,
+                format!("writing the downloaded data: {e}"),
+                false,
+            ),
             (CopyError::Read(e), false) => {
-                Failure::io(format!("reading the local file: {e}"), false)
+                Failure::io(Step::Local, format!("reading the local file: {e}"), false)
             }
         }
     }
