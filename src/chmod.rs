@@ -1,7 +1,7 @@
 //! `--chmod D755,F644` (rsync's syntax, octal): the modes given to what a run created or
-//! replaced, and only that. On a push they go out as `SITE CHMOD`: a replaced file's on its
-//! temporary name with its rename into place (`exec`), the rest in batches once the
-//! transfers are done; on a pull they are set on the local files.
+//! replaced, and only that. On a push they go out as `SITE CHMOD`: a file's with its
+//! upload's finish, on the temporary name before the rename (`exec`); directories' in
+//! batches once the transfers are done. On a pull they are set on the local files.
 
 use std::path::Path;
 

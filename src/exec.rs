@@ -45,6 +45,8 @@ struct Waiting {
     time: Option<(TimeCommand, std::time::SystemTime)>,
     /// Whether this finish is the run's trial of carrying.
     trial: bool,
+    /// `--chmod`'s file mode, set before the rename.
+    chmod: Option<u32>,
     /// Stored under `target` to be renamed to `remote` in the run's burst of renames
     /// (the finish carries only the mtime).
     deferred: bool,
@@ -58,7 +60,12 @@ impl Waiting {
     }
 
     fn finish(&self) -> Carried {
-        Carried::finish(self.time, &self.target, self.rename_to.as_deref())
+        Carried::finish(
+            self.time,
+            self.chmod,
+            &self.target,
+            self.rename_to.as_deref(),
+        )
     }
 }
 
@@ -465,9 +472,7 @@ impl<'a> Executor<'a> {
         if waiting.is_empty() {
             return;
         }
-        let chmod = self
-            .chmod_file
-            .filter(|_| !lock(&self.chmodded).unsupported);
+        let chmod = self.chmod();
         let moves: Vec<Move> = waiting
             .iter()
             .map(|p| Move {
@@ -604,16 +609,29 @@ impl<'a> Executor<'a> {
 
     /// Sends a waiting upload's finish on its own, as `Session::finish_upload` does.
     fn finish_waiting(&self, s: &mut Session, w: &Waiting) -> Result<()> {
-        let (timed, renamed) = s.finish_upload(w.time, &w.target, w.rename_to.as_deref());
-        self.note_time(&w.remote, timed);
-        renamed
+        let f = s.finish_upload(w.time, w.chmod, &w.target, w.rename_to.as_deref());
+        self.note_finish(&w.action.path, &w.remote, f)
+    }
+
+    /// Takes what a finish said about the mtime and mode; its rename's result is the caller's.
+    fn note_finish(&self, path: &RelPath, remote: &str, f: crate::remote::Finished) -> Result<()> {
+        self.note_time(remote, f.time);
+        self.note_chmod(path, f.chmod);
+        f.renamed
+    }
+
+    /// `--chmod`'s file mode where it goes with an upload's finish: not known refused.
+    fn chmod(&self) -> Option<u32> {
+        self.chmod_file
+            .filter(|_| !lock(&self.chmodded).unsupported)
     }
 
     /// What became of the previous upload's finish, carried (or not) with this upload.
-    fn settled(&self, s: &mut Session, carry: &mut Carry, w: Waiting, state: CarryState) {
-        match state {
+    fn settled(&self, s: &mut Session, carry: &mut Carry, w: Waiting, carried: &Carried) {
+        match carried.state() {
             CarryState::Answered => {
                 self.note_time(&w.remote, w.time.map(|_| Ok(())));
+                self.note_chmod(&w.action.path, carried.chmod());
                 self.finished(carry, w);
             }
             CarryState::Lost => carry.again.push(w.stale()),
@@ -674,7 +692,7 @@ impl<'a> Executor<'a> {
         let mut carried = waiting.as_ref().map(Waiting::finish).unwrap_or_default();
         let stored = self.store_file(s, a, &target, offset, &mut carried);
         if let Some(w) = waiting {
-            self.settled(s, carry, w, carried.state());
+            self.settled(s, carry, w, &carried);
         }
         // A file replaced with --backup-dir/--suffix: its old copy is moved aside right
         // before the new one is renamed over it, so the finish does not wait to be carried.
@@ -685,14 +703,17 @@ impl<'a> Executor<'a> {
         let deferred =
             via_temp && !backs_up && replaces(a) && self.renamed_once.load(Ordering::SeqCst);
         let rename_to = (via_temp && !deferred).then(|| remote.to_string());
+        // A deferred file's mode goes with its rename, in the burst.
+        let chmod = self.chmod().filter(|_| !deferred);
         let stored = stored.and_then(|n| {
             if backs_up && via_temp {
                 self.back_up_remote(s, a)?;
             }
-            let engaged = match (time.is_some() || rename_to.is_some()) && !backs_up {
-                true => s.may_carry(),
-                false => Engaged::Off,
-            };
+            let engaged =
+                match (time.is_some() || chmod.is_some() || rename_to.is_some()) && !backs_up {
+                    true => s.may_carry(),
+                    false => Engaged::Off,
+                };
             if engaged.yes() {
                 carry.waiting = Some(Waiting {
                     action: a.clone(),
@@ -701,13 +722,13 @@ impl<'a> Executor<'a> {
                     rename_to: rename_to.clone(),
                     time,
                     trial: engaged == Engaged::Trial,
+                    chmod,
                     deferred,
                 });
                 return Ok(None);
             }
-            let (timed, renamed) = s.finish_upload(time, &target, rename_to.as_deref());
-            self.note_time(remote, timed);
-            renamed?;
+            let f = s.finish_upload(time, chmod, &target, rename_to.as_deref());
+            self.note_finish(&a.path, remote, f)?;
             if deferred {
                 self.wait_rename(a, &target, remote);
                 return Ok(None);
@@ -739,8 +760,8 @@ impl<'a> Executor<'a> {
             ));
         }
         self.store_file(s, a, remote, 0, &mut Carried::default())?;
-        let (timed, _) = s.finish_upload(time, remote, None);
-        self.note_time(remote, timed);
+        let f = s.finish_upload(time, chmod, remote, None);
+        let _ = self.note_finish(&a.path, remote, f);
         Ok(Some(a.size))
     }
 

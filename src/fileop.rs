@@ -115,7 +115,11 @@ fn put(pool: &Pool, s: &mut Session, local: &Path, remote: &str) -> Result<Strin
         .mfmt
         .then(|| meta.modified().ok().map(|t| (TimeCommand::Mfmt, t)))
         .flatten();
-    let (timed, renamed) = s.finish_upload(time, &temp, Some(remote));
+    let crate::remote::Finished {
+        time: timed,
+        renamed,
+        ..
+    } = s.finish_upload(time, None, &temp, Some(remote));
     if let Err(e) = renamed {
         let _ = s.remove_file(&temp);
         return Err(e);

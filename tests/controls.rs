@@ -606,6 +606,26 @@ fn replaced_files_are_renamed_into_place_in_one_burst() {
         assert_eq!(srv.file(&temp), None, "{temp} is gone");
     }
     assert_eq!(srv.mode("/new.js"), Some(0o640), "{log:?}");
+    // Every mode went on a temporary name with its file's finish, none after the fact.
+    let chmods = at(&|c| c.starts_with("SITE CHMOD "));
+    assert_eq!(chmods.len(), 7, "{log:?}");
+    assert!(
+        chmods.iter().all(|&i| log[i].ends_with(".ftpmirror-part")),
+        "{log:?}"
+    );
+    let new_rnfr = log.iter().position(|c| c == "RNFR /.new.js.ftpmirror-part").unwrap();
+    assert_eq!(log[new_rnfr - 1], "SITE CHMOD 640 /.new.js.ftpmirror-part", "{log:?}");
+
+    // Straight to the final names, the mode goes with each upload's mtime.
+    write(&local, "css/s0.css", &support::noise(6_000, 40));
+    let args = ["push", "--no-temp-upload", "--chmod", "F600", l, &url];
+    let out = support::run_in(home.path(), &args, &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(srv.mode("/css/s0.css"), Some(0o600));
+    let log = srv.log();
+    let stor = log.iter().rposition(|c| c == "STOR /css/s0.css").unwrap();
+    assert_eq!(log[stor + 1..].first().map(|c| c.starts_with("MFMT ")), Some(true));
+    assert_eq!(log[stor + 2], "SITE CHMOD 600 /css/s0.css", "{log:?}");
 
     // Over four sessions the burst is shared out, and the outcome the same.
     for i in 0..6 {

@@ -18,7 +18,7 @@ use suppaftp::types::Response;
 
 pub use pool::Pool;
 pub use session::{
-    Caps, Carried, CarryState, HashCommand, Learned, Move, Moved, Redo, Renamed, Session,
+    Caps, Carried, CarryState, Finished, HashCommand, Learned, Move, Moved, Redo, Renamed, Session,
     StepError, TimeCommand,
 };
 

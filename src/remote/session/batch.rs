@@ -254,6 +254,7 @@ impl Session {
             return Err(self.anomaly(Batching::Carried, command, &what));
         }
         carried.state = CarryState::Answered;
+        carried.replies = replies;
         self.proven.get(Batching::Carried).shown();
         Ok(())
     }

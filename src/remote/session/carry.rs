@@ -39,7 +39,13 @@ pub struct Carried {
     pub(super) lines: Vec<String>,
     pub(super) expected: Vec<&'static [u32]>,
     pub(super) state: CarryState,
+    /// The replies, once read.
+    pub(super) replies: Vec<Response>,
 }
+
+/// A SITE CHMOD's replies that are answers to it: set, not done by this server, or refused
+/// for this file. None is an anomaly; which one came is read afterwards.
+const CHMOD_ANSWERS: &[u32] = &[200, 250, 500, 501, 502, 504, 550, 553];
 
 impl Default for Carried {
     fn default() -> Self {
@@ -47,15 +53,18 @@ impl Default for Carried {
             lines: Vec::new(),
             expected: Vec::new(),
             state: CarryState::Unsent,
+            replies: Vec::new(),
         }
     }
 }
 
 impl Carried {
-    /// `time` on `stored` (when given), then the rename of `stored` to `rename_to` (when
-    /// given): the mtime first, on the name the file has until the rename.
+    /// `time` on `stored` (when given), `SITE CHMOD chmod` on it (when given), then the
+    /// rename of `stored` to `rename_to` (when given): the mtime and mode first, on the name
+    /// the file has until the rename, so it is never in place without them.
     pub fn finish(
         time: Option<(TimeCommand, SystemTime)>,
+        chmod: Option<u32>,
         stored: &str,
         rename_to: Option<&str>,
     ) -> Carried {
@@ -63,6 +72,10 @@ impl Carried {
         if let Some((cmd, t)) = time {
             c.lines.push(cmd.line(t, stored));
             c.expected.push(&[213, 200, 250]);
+        }
+        if let Some(mode) = chmod {
+            c.lines.push(format!("SITE CHMOD {mode:o} {stored}"));
+            c.expected.push(CHMOD_ANSWERS);
         }
         if let Some(to) = rename_to {
             c.lines.push(format!("RNFR {stored}"));
@@ -78,6 +91,16 @@ impl Carried {
 
     pub fn state(&self) -> CarryState {
         self.state
+    }
+
+    /// How the SITE CHMOD came back, as [`Session::chmods`] gives it, if one was sent and
+    /// answered.
+    pub fn chmod(&self) -> Option<Option<bool>> {
+        let i = self
+            .lines
+            .iter()
+            .position(|l| l.starts_with("SITE CHMOD "))?;
+        self.replies.get(i).and_then(super::query::chmod_of)
     }
 
     /// The same commands, not yet sent.

@@ -49,6 +49,7 @@ use suppaftp::{FtpError, FtpResult};
 pub use caps::{Caps, HashCommand, Learned};
 pub use carry::{Carried, CarryState};
 pub use query::{Move, Moved, Renamed};
+pub use transfer::Finished;
 
 use super::proven::{Batching, Proven};
 use super::{Failure, Step, breaks_session, describe};

@@ -221,7 +221,7 @@ impl Session {
 
 /// A SITE CHMOD reply: `Some(Some(true))` set, `Some(Some(false))` the server does not do
 /// SITE CHMOD (500, 502, 504), `Some(None)` refused for that file, `None` no answer to it.
-fn chmod_of(r: &Response) -> Option<Option<bool>> {
+pub(super) fn chmod_of(r: &Response) -> Option<Option<bool>> {
     match code(r) {
         200..=299 => Some(Some(true)),
         500 | 502 | 504 => Some(Some(false)),

@@ -280,37 +280,54 @@ impl Session {
         }
     }
 
-    /// After a STOR to `stored`: sets its mtime (when `time` is given) and renames it to
-    /// `rename_to` (when given). Batched, the mtime goes first, on the stored name, and all
-    /// go in one write: one round trip. No EPSV goes along: a port is announced only with
-    /// the command that uses it. Otherwise the rename goes first, then the mtime on the
-    /// final name. Returns the mtime's result (if it was tried) and the rename's.
+    /// After a STOR to `stored`: sets its mtime (when `time` is given) and mode (`chmod`)
+    /// and renames it to `rename_to` (when given). Batched, the mtime and mode go first, on
+    /// the stored name, and all go in one write: one round trip. No EPSV goes along: a port
+    /// is announced only with the command that uses it. Otherwise the rename goes first,
+    /// then the mtime and mode on the final name.
     pub fn finish_upload(
         &mut self,
         time: Option<(TimeCommand, SystemTime)>,
+        chmod: Option<u32>,
         stored: &str,
         rename_to: Option<&str>,
-    ) -> (Option<Result<()>>, Result<()>) {
-        // RNFR and RNTO (with the mtime before them) are worth a batch; one command is not.
-        let batched = self.batches_after_transfer() && rename_to.is_some();
+    ) -> Finished {
+        let failed = |e| Finished {
+            time: None,
+            chmod: None,
+            renamed: Err(e),
+        };
+        // More than one command is worth a batch; one is not.
+        let commands = usize::from(time.is_some())
+            + usize::from(chmod.is_some())
+            + 2 * usize::from(rename_to.is_some());
+        let batched = self.batches_after_transfer() && commands > 1;
         if !batched {
             if let Some(to) = rename_to
                 && let Err(e) = self.rename(stored, to)
             {
-                return (None, Err(e));
+                return failed(e);
             }
-            let name = rename_to.unwrap_or(stored);
-            let t = time.map(|(cmd, t)| self.set_time(cmd, name, t));
-            return (t, Ok(()));
+            let name = rename_to.unwrap_or(stored).to_string();
+            let time = time.map(|(cmd, t)| self.set_time(cmd, &name, t));
+            let chmod = chmod.and_then(|mode| {
+                let r = self.chmods(mode, std::slice::from_ref(&name));
+                r.ok().and_then(|mut a| a.pop())
+            });
+            return Finished {
+                time,
+                chmod,
+                renamed: Ok(()),
+            };
         }
-        let finish = Carried::finish(time, stored, rename_to);
+        let mut finish = Carried::finish(time, chmod, stored, rename_to);
         let replies = match self.exchange(&finish.lines, finish.lines.len()) {
             Ok(r) => r,
             Err(FtpError::ConnectionError(io)) if io.kind() == io::ErrorKind::TimedOut => {
                 let why = self.anomaly(Batching::AfterTransfer, "RNFR", "no reply came in time");
-                return (None, Err(self.step_failure("RNFR/RNTO", stored, why)));
+                return failed(self.step_failure("RNFR/RNTO", stored, why));
             }
-            Err(e) => return (None, Err(self.fail("RNFR/RNTO", stored, &e))),
+            Err(e) => return failed(self.fail("RNFR/RNTO", stored, &e)),
         };
         // Each reply must be its command's success. Anything else may be a refusal, or a
         // server answering batched commands out of order (libunftp does): either way these
@@ -318,10 +335,23 @@ impl Session {
         if let Some((line, reply)) = finish.first_wrong(&replies) {
             let what = format!("\"{}\" came back", reply_text(reply));
             let why = self.anomaly(Batching::AfterTransfer, line, &what);
-            return (None, Err(self.step_failure("RNFR/RNTO", stored, why)));
+            return failed(self.step_failure("RNFR/RNTO", stored, why));
         }
-        (time.map(|_| Ok(())), Ok(()))
+        finish.replies = replies;
+        Finished {
+            time: time.map(|_| Ok(())),
+            chmod: finish.chmod(),
+            renamed: Ok(()),
+        }
     }
+}
+
+/// What [`Session::finish_upload`] did: the mtime's result and the SITE CHMOD's answer
+/// (each if it was tried), and the rename's result.
+pub struct Finished {
+    pub time: Option<Result<()>>,
+    pub chmod: Option<Option<bool>>,
+    pub renamed: Result<()>,
 }
 
 /// Which way a transfer's bytes go.
