@@ -20,7 +20,8 @@ use std::time::Duration;
 
 fn ftpmirror(args: &[&str]) -> u8 {
     println!("\n$ ftpmirror {}", args.join(" "));
-    let code = ftpmirror::main_with_args(std::iter::once("ftpmirror").chain(args.iter().copied()));
+    let code =
+        ftpmirror::main_with_args(std::iter::once("ftpmirror").chain(args.iter().copied())).code();
     println!("(exit code {code})");
     code
 }

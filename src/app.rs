@@ -8,7 +8,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, ConfigArg};
 use crate::config::{Config, Env, FileOp, Request};
-use crate::error::{EXIT_LOCKED, EXIT_OK, EXIT_USAGE};
+use crate::error::Exit;
 use crate::lock::{self, Acquire};
 use crate::plan::Direction;
 use crate::profile::{self, Flags, ProfileFile};
@@ -17,7 +17,7 @@ use crate::term;
 
 /// Parses `args` (including the program name), runs, prints, and returns the exit code.
 /// `main` and the demo example both come through here.
-pub fn main_with_args<I, T>(args: I) -> u8
+pub fn main_with_args<I, T>(args: I) -> Exit
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -26,7 +26,11 @@ where
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
         }
     };
     crate::interrupt::install();
@@ -53,14 +57,14 @@ where
                      ftpmirror run {name} -f {f} --dry-run",
                     f = file.display()
                 );
-                EXIT_OK
+                Exit::Ok
             }
             Err(e) => usage(&e),
         },
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ftpmirror", &mut std::io::stdout());
-            EXIT_OK
+            Exit::Ok
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
@@ -69,7 +73,7 @@ where
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     usage(&anyhow::anyhow!("cannot write the man page: {e}"))
                 }
-                _ => EXIT_OK,
+                _ => Exit::Ok,
             }
         }
         command => {
@@ -135,9 +139,8 @@ pub fn mask_password(line: &str) -> String {
     }
 }
 
-fn usage(e: &anyhow::Error) -> u8 {
-    eprintln!("{}", term::error(&format!("{e:#}")));
-    EXIT_USAGE
+fn usage(e: &anyhow::Error) -> Exit {
+    term::fail(Exit::Usage, e)
 }
 
 /// The request a `pull`, `push` or `ls` command line makes; `None` for the profile commands.
@@ -218,7 +221,7 @@ fn load(
     file: &ConfigArg,
     verbose: u8,
     getenv: &dyn Fn(&str) -> Option<String>,
-) -> Result<ProfileFile, u8> {
+) -> Result<ProfileFile, Exit> {
     let path = profile::find(file.config.as_deref(), getenv).map_err(|e| usage(&e))?;
     if verbose > 0 {
         println!("using profile file {}", path.display());
@@ -239,7 +242,7 @@ fn run_profiles(
     flags: Flags,
     env: &Env,
     getenv: &dyn Fn(&str) -> Option<String>,
-) -> u8 {
+) -> Exit {
     let pf = match load(file, flags.out.verbose, getenv) {
         Ok(pf) => pf,
         Err(code) => return code,
@@ -260,7 +263,7 @@ fn run_profiles(
         }
     }
     let runtime_dir = getenv("XDG_RUNTIME_DIR").map(PathBuf::from);
-    let mut worst = EXIT_OK;
+    let mut worst = Exit::Ok;
     for cfg in &configs {
         let name = cfg.profile.as_deref().unwrap_or_default();
         if configs.len() > 1 && !cfg.output.quiet {
@@ -274,26 +277,20 @@ fn run_profiles(
     worst
 }
 
-fn run_locked(cfg: &Config, name: &str, config_path: &Path, runtime_dir: Option<PathBuf>) -> u8 {
+fn run_locked(cfg: &Config, name: &str, config_path: &Path, runtime_dir: Option<PathBuf>) -> Exit {
     let path = lock::lock_path(name, config_path, runtime_dir);
     match lock::acquire(&path) {
         Ok(Acquire::Held(_lock)) => run(cfg),
         Ok(Acquire::Busy(pid)) => {
             let pid = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-            eprintln!(
-                "{}",
-                term::error(&format!("profile '{name}' is already running{pid}"))
-            );
-            EXIT_LOCKED
+            let e = anyhow::anyhow!("profile '{name}' is already running{pid}");
+            term::fail(Exit::Locked, &e)
         }
-        Err(e) => {
-            eprintln!("{}", term::error(&format!("{e:#}")));
-            EXIT_LOCKED
-        }
+        Err(e) => term::fail(Exit::Locked, &e),
     }
 }
 
-fn list_profiles(file: &ConfigArg, verbose: u8, getenv: &dyn Fn(&str) -> Option<String>) -> u8 {
+fn list_profiles(file: &ConfigArg, verbose: u8, getenv: &dyn Fn(&str) -> Option<String>) -> Exit {
     let pf = match load(file, verbose, getenv) {
         Ok(pf) => pf,
         Err(code) => return code,
@@ -314,11 +311,16 @@ fn list_profiles(file: &ConfigArg, verbose: u8, getenv: &dyn Fn(&str) -> Option<
     for [name, dir, local, remote] in rows {
         println!("{name:<w0$}  {dir:<w1$}  {local:<w2$}  {remote}");
     }
-    EXIT_OK
+    Exit::Ok
 }
 
 /// Resolves every profile as `run` would, without connecting; reports every mistake.
-fn check(file: &ConfigArg, verbose: u8, env: &Env, getenv: &dyn Fn(&str) -> Option<String>) -> u8 {
+fn check(
+    file: &ConfigArg,
+    verbose: u8,
+    env: &Env,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> Exit {
     let pf = match load(file, verbose, getenv) {
         Ok(pf) => pf,
         Err(code) => return code,
@@ -335,12 +337,12 @@ fn check(file: &ConfigArg, verbose: u8, env: &Env, getenv: &dyn Fn(&str) -> Opti
             .request(name, &flags, getenv)
             .and_then(|r| Config::resolve(r, env))
         {
-            eprintln!("{}", term::error(&format!("{e:#}")));
+            usage(&e);
             bad += 1;
         }
     }
     if bad > 0 {
-        return EXIT_USAGE;
+        return Exit::Usage;
     }
     println!(
         "{}: {} profile(s) OK: {}",
@@ -348,5 +350,5 @@ fn check(file: &ConfigArg, verbose: u8, env: &Env, getenv: &dyn Fn(&str) -> Opti
         names.len(),
         names.join(", ")
     );
-    EXIT_OK
+    Exit::Ok
 }

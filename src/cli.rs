@@ -16,9 +16,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (TLS: rustls 0.23
     name = "ftpmirror",
     version = VERSION,
     about = "Keep a local directory tree and an FTP server's tree in sync",
-    after_help = "Exit codes: 0 all done, 1 some actions failed, 2 usage or configuration error, \
-                  3 connection or login failure, 4 locked by another run (the profile's lock or \
-                  --remote-lock), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+    after_help = crate::error::Exit::help_line()
 )]
 pub struct Cli {
     /// Colour errors and warnings: auto (on a terminal, unless NO_COLOR is set), always, never.

@@ -38,10 +38,12 @@ pub fn requested() -> bool {
 }
 
 /// 130 after SIGINT, 143 after SIGTERM.
-pub fn exit_code() -> Option<u8> {
+pub fn exit_code() -> Option<crate::error::Exit> {
+    use crate::error::Exit;
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
-        s => Some(128u8.saturating_add(s as u8)),
+        s if s == SIGTERM as usize => Some(Exit::Terminated),
+        _ => Some(Exit::Interrupted),
     }
 }
 

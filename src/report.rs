@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::HumanBytes;
 
-use crate::error::{EXIT_OK, EXIT_PARTIAL};
+use crate::error::Exit;
 use crate::event::{Event, Fault};
 use crate::path::RelPath;
 use crate::plan::Op;
@@ -108,8 +108,8 @@ impl Report {
         self.failures.is_empty() && self.problems.is_empty()
     }
 
-    pub fn exit_code(&self) -> u8 {
-        if self.ok() { EXIT_OK } else { EXIT_PARTIAL }
+    pub fn exit_code(&self) -> Exit {
+        if self.ok() { Exit::Ok } else { Exit::Partial }
     }
 
     /// "3 uploaded, 0 downloaded, 1 deleted, 2 unchanged, 1 dir created; 1.5 MiB in 0.4 s; 0 failed"
@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn counts_failures_and_exit_code() {
         let mut r = Report::new(false);
-        assert_eq!(r.exit_code(), 0);
+        assert_eq!(r.exit_code(), Exit::Ok);
         let p = RelPath::parse("a").unwrap();
         r.record(&Event::Done {
             op: Op::Upload,
@@ -181,7 +181,7 @@ mod tests {
             r.failures[0].json(),
             serde_json::json!({"op": "upload", "path": "a", "step": "store", "code": 550, "message": "550 nope"})
         );
-        assert_eq!(r.exit_code(), 1);
+        assert_eq!(r.exit_code(), Exit::Partial);
         assert_eq!(
             r.summary_at(Duration::from_secs(2)),
             "1 uploaded, 0 downloaded, 0 deleted, 7 unchanged; 2.00 KiB in 2.0 s, 1.00 KiB/s; 1 failed"

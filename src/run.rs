@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use crate::checksum::{self, Checking, Method};
 use crate::compare::CompareOpts;
 use crate::config::{Config, FileOp, Job, SyncJob};
-use crate::error::{EXIT_LOCKED, EXIT_PARTIAL, EXIT_USAGE, Error};
+use crate::error::{Error, Exit};
 use crate::event::Event;
 use crate::exec::Executor;
 use crate::filter::Filter;
@@ -28,17 +28,14 @@ use std::collections::BTreeMap;
 
 /// Runs the configured job and returns its exit code. Everything the user sees goes through
 /// `Progress` (terminal and `--log-file`); `--summary-json` is written last.
-pub fn run(cfg: &Config) -> u8 {
+pub fn run(cfg: &Config) -> Exit {
     let log = match RunLog::open(
         cfg.output.log_file.as_deref(),
         cfg.profile.as_deref(),
         cfg.output.log_format == crate::cli::LogFormat::Json,
     ) {
         Ok(log) => log,
-        Err(e) => {
-            eprintln!("{}", crate::term::error(&format!("{e:#}")));
-            return EXIT_USAGE;
-        }
+        Err(e) => return crate::term::fail(Exit::Usage, &e),
     };
     let mut progress = Progress::new(&cfg.output, log);
     progress.log(&start_line(cfg));
@@ -72,7 +69,7 @@ pub fn run(cfg: &Config) -> u8 {
         Ok(report) => report.exit_code(),
         Err(e) => {
             progress.error(&e.to_string());
-            e.code
+            e.exit
         }
     };
     if let Some(signal_code) = crate::interrupt::exit_code() {
@@ -83,7 +80,7 @@ pub fn run(cfg: &Config) -> u8 {
         && let Err(e) = summary::write(path, cfg, &result, code, started)
     {
         progress.error(&format!("{e:#}"));
-        code = code.max(EXIT_PARTIAL);
+        code = code.max(Exit::Partial);
     }
     progress.log(&format!("end: exit code {code}"));
     code
@@ -393,15 +390,12 @@ fn take_remote_lock(
             ));
             Ok(l)
         }
-        Taken::Busy(who) => Err(Error {
-            code: EXIT_LOCKED,
-            inner: anyhow!(
-                "the remote tree {} is locked by another run ({}); it ends with that run, or \
-                 is taken over after --remote-lock-ttl",
-                pool.root(),
-                remote::escape(&who)
-            ),
-        }),
+        Taken::Busy(who) => Err(Error::locked(anyhow!(
+            "the remote tree {} is locked by another run ({}); it ends with that run, or is \
+             taken over after --remote-lock-ttl",
+            pool.root(),
+            remote::escape(&who)
+        ))),
     }
 }
 

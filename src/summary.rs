@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::config::{Config, Job};
-use crate::error::Error;
+use crate::error::{Error, Exit};
 use crate::plan::{Direction, Op};
 use crate::report::Report;
 
@@ -16,7 +16,7 @@ pub fn write(
     path: &Path,
     cfg: &Config,
     result: &Result<Report, Error>,
-    code: u8,
+    code: Exit,
     started: SystemTime,
 ) -> Result<()> {
     let text = serde_json::to_string_pretty(&value(cfg, result, code, started))?;
@@ -33,7 +33,7 @@ pub fn write(
 fn value(
     cfg: &Config,
     result: &Result<Report, Error>,
-    code: u8,
+    code: Exit,
     started: SystemTime,
 ) -> serde_json::Value {
     let ep = &cfg.endpoint;
@@ -58,8 +58,8 @@ fn value(
         "dry_run": dry_run,
         "started": chrono::DateTime::<chrono::Utc>::from(started).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "duration_secs": (elapsed * 1000.0).round() / 1000.0,
-        "exit_code": code,
-        "ok": code == 0,
+        "exit_code": code.code(),
+        "ok": code == Exit::Ok,
     });
     match result {
         Ok(r) => {

@@ -37,6 +37,14 @@ pub fn error(msg: &str) -> String {
     format!("{} {msg}", paint("1;31", "error:"))
 }
 
+/// Prints an error chain on stderr as one line ("error: cannot list /x on host: 550 ...") and
+/// returns the exit code it ends the program with: the one place for errors that happen
+/// outside a run (a run's own go through its progress display and log).
+pub fn fail(exit: crate::error::Exit, e: &anyhow::Error) -> crate::error::Exit {
+    eprintln!("{}", error(&format!("{e:#}")));
+    exit
+}
+
 /// "warning: {msg}" for stderr, yellow when colour is on.
 pub fn warning(msg: &str) -> String {
     format!("{} {msg}", paint("1;33", "warning:"))

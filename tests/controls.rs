@@ -613,8 +613,15 @@ fn replaced_files_are_renamed_into_place_in_one_burst() {
         chmods.iter().all(|&i| log[i].ends_with(".ftpmirror-part")),
         "{log:?}"
     );
-    let new_rnfr = log.iter().position(|c| c == "RNFR /.new.js.ftpmirror-part").unwrap();
-    assert_eq!(log[new_rnfr - 1], "SITE CHMOD 640 /.new.js.ftpmirror-part", "{log:?}");
+    let new_rnfr = log
+        .iter()
+        .position(|c| c == "RNFR /.new.js.ftpmirror-part")
+        .unwrap();
+    assert_eq!(
+        log[new_rnfr - 1],
+        "SITE CHMOD 640 /.new.js.ftpmirror-part",
+        "{log:?}"
+    );
 
     // Straight to the final names, the mode goes with each upload's mtime.
     write(&local, "css/s0.css", &support::noise(6_000, 40));
@@ -624,7 +631,10 @@ fn replaced_files_are_renamed_into_place_in_one_burst() {
     assert_eq!(srv.mode("/css/s0.css"), Some(0o600));
     let log = srv.log();
     let stor = log.iter().rposition(|c| c == "STOR /css/s0.css").unwrap();
-    assert_eq!(log[stor + 1..].first().map(|c| c.starts_with("MFMT ")), Some(true));
+    assert_eq!(
+        log[stor + 1..].first().map(|c| c.starts_with("MFMT ")),
+        Some(true)
+    );
     assert_eq!(log[stor + 2], "SITE CHMOD 600 /css/s0.css", "{log:?}");
 
     // Over four sessions the burst is shared out, and the outcome the same.
