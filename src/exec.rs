@@ -17,6 +17,7 @@ use crate::config::SyncJob;
 use crate::event::{Event, Fault};
 use crate::interrupt;
 use crate::path::RelPath;
+use crate::plan::guard::{self, Hold};
 use crate::plan::{Action, Direction, Op, Plan};
 use crate::remote::proven::{Batching, Engaged};
 use crate::remote::{
@@ -158,17 +159,16 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// `hold_deletes` says why nothing may be deleted in this run, if anything does: a
-    /// directory that could not be read (what looks extra may only be unseen), or a plan over
-    /// `--max-delete`. Deletes are also held once any action has failed.
+    /// `hold_deletes` says why nothing may be deleted in this run, if anything does (see
+    /// `plan::guard`, which also holds deletes once any action has failed).
     ///
     /// Returns what the burst of renames did about `--chmod`.
-    pub fn execute(&self, plan: &Plan, hold_deletes: Option<String>) -> Chmodded {
+    pub fn execute(&self, plan: &Plan, hold_deletes: Option<Hold>) -> Chmodded {
         self.phases(plan, hold_deletes);
         std::mem::take(&mut *self.chmodded.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn phases(&self, plan: &Plan, hold_deletes: Option<String>) {
+    fn phases(&self, plan: &Plan, hold_deletes: Option<Hold>) {
         if plan.create_root && !self.create_root() {
             return;
         }
@@ -201,8 +201,7 @@ impl<'a> Executor<'a> {
             return;
         }
         let failed = self.failures.load(Ordering::SeqCst);
-        let why =
-            hold_deletes.or_else(|| (failed > 0).then(|| format!("{failed} action(s) failed")));
+        let why = hold_deletes.or_else(|| guard::after_failures(failed));
         if let Some(why) = why {
             self.notice(format!(
                 "{} deletion(s) skipped because {why}",

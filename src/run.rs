@@ -534,29 +534,31 @@ fn sync_on(
     collect_problems(&local, &mut report, progress);
     collect_problems(&remote, &mut report, progress);
 
-    // Only a complete listing can show an empty source; an incomplete one holds deletes back anyway.
-    let source_complete = source.unreadable.is_empty() && source.errors.is_empty();
-    if job.delete
-        && source_complete
-        && source.entries.is_empty()
-        && !dest.entries.is_empty()
-        && !job.allow_empty_source
-    {
-        return Err(Error::partial(anyhow!(
-            "the source {} is empty: refusing --delete, which would empty the destination \
-             (an unmounted disk or a failed build?); use --allow-empty-source if this is intended",
-            match job.direction {
-                Direction::Push => job.local.display().to_string(),
-                Direction::Pull => format!(
-                    "{}/{}",
-                    cfg.endpoint.label(),
-                    cfg.endpoint.path.trim_start_matches('/')
-                ),
-            }
-        )));
-    }
     let mut plan = plan_with(source, dest, opts, &content);
-    let twins = guard::keep_case_twins(&mut plan, source);
+    let rules = guard::Rules {
+        delete: job.delete,
+        allow_empty_source: job.allow_empty_source,
+        max_delete: job.max_delete,
+    };
+    let guarded = match guard::guard(&mut plan, source, dest, rules) {
+        Ok(g) => g,
+        Err(guard::Refusal::EmptySource) => {
+            return Err(Error::partial(anyhow!(
+                "the source {} is empty: refusing --delete, which would empty the destination \
+                 (an unmounted disk or a failed build?); use --allow-empty-source if this is \
+                 intended",
+                match job.direction {
+                    Direction::Push => job.local.display().to_string(),
+                    Direction::Pull => format!(
+                        "{}/{}",
+                        cfg.endpoint.label(),
+                        cfg.endpoint.path.trim_start_matches('/')
+                    ),
+                }
+            )));
+        }
+    };
+    let twins = &guarded.twins;
     if let Some(first) = twins.first()
         && job.direction == Direction::Push
         && progress.verbose()
@@ -568,20 +570,12 @@ fn sync_on(
         report.problems.push(format!("conflict: {c}"));
     }
     report.unchanged = source.file_count().saturating_sub(plan.transfers.len());
-    let deletes = plan.clear.len() + plan.deletes.len();
-    let deletes_over_limit = job
-        .max_delete
-        .filter(|m| m.exceeded(deletes, dest.entries.len()))
-        .map(|m| {
-            format!(
-                "the plan deletes {deletes} of {} entries, more than --max-delete {m}",
-                dest.entries.len()
-            )
-        });
-    if let Some(why) = &deletes_over_limit {
-        report
-            .problems
-            .push(format!("{why}: nothing will be deleted"));
+    for h in &guarded.holds {
+        if let over @ guard::Hold::OverLimit { .. } = h {
+            report
+                .problems
+                .push(format!("{over}: nothing will be deleted"));
+        }
     }
     if progress.verbose() || job.dry_run {
         for a in plan.actions() {
@@ -599,14 +593,7 @@ fn sync_on(
         return Ok(report);
     }
 
-    let listing_complete = [source, dest]
-        .iter()
-        .all(|t| t.unreadable.is_empty() && t.errors.is_empty());
-    let hold_deletes = if !listing_complete {
-        Some("a listing was incomplete".to_string())
-    } else {
-        deletes_over_limit.clone()
-    };
+    let hold_deletes = guarded.hold().cloned();
     progress.start_transfers(plan.transfers.len(), plan.transfer_bytes());
     let (tx, rx) = mpsc::channel();
     let mut transferred = Vec::new();

@@ -10,6 +10,8 @@ use crate::compare::{CompareOpts, Content, Reason, Side, Unchanged, coarse_tie, 
 use crate::path::RelPath;
 pub mod guard;
 
+pub use guard::MaxDelete;
+
 use crate::tree::{Entry, Kind, Tree, part_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,49 +98,6 @@ impl fmt::Display for Conflict {
             kind(self.source),
             kind(self.dest)
         )
-    }
-}
-
-/// `--max-delete`: a limit on how much one run may delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MaxDelete {
-    Count(usize),
-    /// Percent of the destination's entries (files and directories).
-    Percent(u8),
-}
-
-impl MaxDelete {
-    /// Whether `deletes` removals out of `dest_entries` go over the limit.
-    pub fn exceeded(self, deletes: usize, dest_entries: usize) -> bool {
-        match self {
-            MaxDelete::Count(n) => deletes > n,
-            MaxDelete::Percent(p) => deletes * 100 > usize::from(p) * dest_entries,
-        }
-    }
-}
-
-impl std::str::FromStr for MaxDelete {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let bad = || format!("'{s}' is not a count (50) or a percentage (10%)");
-        match s.strip_suffix('%') {
-            Some(p) => match p.trim().parse::<u8>() {
-                Ok(p) if p <= 100 => Ok(MaxDelete::Percent(p)),
-                _ => Err(bad()),
-            },
-            None => s.parse().map(MaxDelete::Count).map_err(|_| bad()),
-        }
-    }
-}
-
-impl fmt::Display for MaxDelete {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MaxDelete::Count(n) => write!(f, "{n}"),
-            MaxDelete::Percent(p) => write!(f, "{p}%"),
-        }
     }
 }
 
