@@ -8,7 +8,7 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Output;
 use crate::event::Event;
-use crate::log::RunLog;
+use crate::runlog::RunLog;
 use crate::term;
 
 pub struct Progress {
