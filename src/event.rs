@@ -11,7 +11,7 @@ pub enum Event {
     /// A remote directory was listed, holding this many entries.
     Listed { entries: usize },
     /// An action began.
-    Start { op: Op, path: RelPath, size: u64 },
+    Start { op: Op, path: RelPath },
     /// Bytes moved by a transfer in progress.
     Bytes(u64),
     /// An action ended; `bytes` counts what was transferred.

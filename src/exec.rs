@@ -225,7 +225,6 @@ impl<'a> Executor<'a> {
         self.send(Event::Start {
             op: Op::Mkdir,
             path: RelPath::root(),
-            size: 0,
         });
         let result = match self.direction {
             Direction::Pull => fs::create_dir_all(self.local_root)
@@ -949,7 +948,6 @@ fn start(a: &Action) -> Event {
     Event::Start {
         op: a.op,
         path: a.path.clone(),
-        size: a.size,
     }
 }
 

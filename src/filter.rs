@@ -115,10 +115,6 @@ impl Filter {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.include.count == 0 && self.exclude.count == 0
-    }
-
     /// Whether `path` is left out of the mirror.
     pub fn excludes(&self, path: &RelPath, is_dir: bool) -> bool {
         let p = path.as_str();

@@ -2,7 +2,6 @@
 //! aborted, temporary files dealt with, summary printed, exit 130 or 143); a second one exits
 //! at once.
 
-use std::io;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -44,14 +43,5 @@ pub fn exit_code() -> Option<crate::error::Exit> {
         0 => None,
         s if s == SIGTERM as usize => Some(Exit::Terminated),
         _ => Some(Exit::Interrupted),
-    }
-}
-
-/// An error to end a copy loop with once a stop was asked for.
-pub fn check() -> io::Result<()> {
-    if requested() {
-        Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"))
-    } else {
-        Ok(())
     }
 }

@@ -2,39 +2,46 @@
 //!
 //! Data flows one way: scan (`local`, `remote::walk`) → plan (`plan`, `compare`) →
 //! execute (`exec` on a `remote::Pool`) → report (`report`, `progress`).
+//!
+//! The library is the binary's: modules are private, and what is public is what the binary,
+//! the demo, the benches and the tests reach (the entry point, and the pure scan → plan
+//! steps with the listing parsers, which benches and corpus tests drive directly).
 
-pub mod app;
-pub mod backup;
-pub mod bwlimit;
-pub mod checksum;
-pub mod chmod;
-pub mod cli;
+mod app;
+mod backup;
+mod bwlimit;
+mod checksum;
+mod chmod;
+mod cli;
 pub mod compare;
-pub mod config;
-pub mod error;
-pub mod event;
-pub mod exec;
-pub mod fileop;
+mod config;
+mod error;
+mod event;
+mod exec;
+mod fileop;
 pub mod filter;
 pub mod hash;
-pub mod init;
-pub mod interrupt;
-pub mod limits;
+mod init;
+mod interrupt;
+mod limits;
 pub mod local;
-pub mod lock;
-pub mod manifest;
-pub mod netrc;
+mod lock;
+mod manifest;
+mod netrc;
 pub mod path;
 pub mod plan;
-pub mod profile;
-pub mod progress;
-pub mod remote;
-pub mod report;
-pub mod run;
-pub mod runlog;
-pub mod summary;
-pub mod term;
+mod profile;
+mod progress;
+mod remote;
+mod report;
+mod run;
+mod runlog;
+mod summary;
+mod term;
 pub mod tree;
-pub mod url;
+mod url;
 
 pub use app::main_with_args;
+pub use error::Exit;
+pub use remote::listing;
+pub use remote::tls::fingerprint as certificate_fingerprint;

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// Held while it lives: the lock goes with the file handle.
 pub struct Lock {
     _file: File,
-    pub path: PathBuf,
 }
 
 pub enum Acquire {
@@ -63,10 +63,7 @@ pub fn acquire(path: &Path) -> Result<Acquire> {
             file.rewind()?;
             write!(file, "{}", std::process::id())?;
             file.flush()?;
-            Ok(Acquire::Held(Lock {
-                _file: file,
-                path: path.to_path_buf(),
-            }))
+            Ok(Acquire::Held(Lock { _file: file }))
         }
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut text = String::new();

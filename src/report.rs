@@ -46,7 +46,6 @@ pub struct Counts {
 
 #[derive(Debug)]
 pub struct Report {
-    pub dry_run: bool,
     pub done: BTreeMap<Op, Counts>,
     /// Actions that failed.
     pub failures: Vec<Failed>,
@@ -60,9 +59,8 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(dry_run: bool) -> Report {
+    pub fn new() -> Report {
         Report {
-            dry_run,
             done: BTreeMap::new(),
             failures: Vec::new(),
             problems: Vec::new(),
@@ -155,7 +153,7 @@ mod tests {
 
     #[test]
     fn counts_failures_and_exit_code() {
-        let mut r = Report::new(false);
+        let mut r = Report::new();
         assert_eq!(r.exit_code(), Exit::Ok);
         let p = RelPath::parse("a").unwrap();
         r.record(&Event::Done {

@@ -210,7 +210,7 @@ fn file_op(cfg: &Config, op: &FileOp, progress: &mut Progress) -> Result<Report,
     if progress.verbose() {
         progress.line(&line);
     }
-    Ok(Report::new(false))
+    Ok(Report::new())
 }
 
 fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {
@@ -221,7 +221,7 @@ fn ls(cfg: &Config, progress: &mut Progress) -> Result<Report, Error> {
     if !tree.root_exists {
         return Err(Error::partial(anyhow!("{}", root_error(&tree))));
     }
-    let mut report = Report::new(false);
+    let mut report = Report::new();
     if let Job::Ls { json: true } = cfg.job {
         print_json(&tree);
         collect_problems(&tree, &mut report, progress);
@@ -381,7 +381,7 @@ fn take_remote_lock(
 ) -> Result<RemoteLock, Error> {
     match remote::lock::acquire(pool, ttl).map_err(Error::partial)? {
         Taken::Held(l) => Ok(l),
-        Taken::TakenOver(l, old) => {
+        Taken::FromStale(l, old) => {
             progress.warn(&format!(
                 "took over the remote lock {}/{} older than --remote-lock-ttl ({})",
                 pool.root().trim_end_matches('/'),
@@ -406,7 +406,7 @@ fn sync_on(
     pool: &Pool,
     progress: &mut Progress,
 ) -> Result<Report, Error> {
-    let mut report = Report::new(job.dry_run);
+    let mut report = Report::new();
 
     // The source is always filtered; the destination too, unless excluded paths are to be
     // deleted there. The local scan runs while the remote tree is listed.

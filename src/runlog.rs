@@ -19,15 +19,6 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    pub fn none() -> RunLog {
-        RunLog {
-            file: None,
-            tag: String::new(),
-            profile: None,
-            json: false,
-        }
-    }
-
     /// Opens `path` for appending; `profile` tags each line.
     pub fn open(path: Option<&Path>, profile: Option<&str>, json: bool) -> Result<RunLog> {
         let file = match path {

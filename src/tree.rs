@@ -192,10 +192,6 @@ impl Tree {
     pub fn file_count(&self) -> usize {
         self.entries.values().filter(|e| !e.is_dir()).count()
     }
-
-    pub fn total_bytes(&self) -> u64 {
-        self.entries.values().map(|e| e.size).sum()
-    }
 }
 
 #[cfg(test)]

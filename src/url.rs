@@ -88,17 +88,6 @@ impl FtpUrl {
             path,
         })
     }
-
-    /// `host:port/path` for messages; never includes credentials.
-    pub fn display(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
-        format!("{host}{port}/{}", self.path.trim_start_matches('/'))
-    }
 }
 
 fn split_host_port(hostport: &str) -> Result<(String, Option<u16>)> {
@@ -189,7 +178,6 @@ mod tests {
         );
         let v6 = FtpUrl::parse("ftp://[::1]:2100/x").unwrap();
         assert_eq!((v6.host.as_str(), v6.port), ("::1", Some(2100)));
-        assert_eq!(v6.display(), "[::1]:2100/x");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use ftpmirror::remote::listing::{Listed, ListedKind, Listing, ParsedLine, Size, Source};
+use ftpmirror::listing::{Listed, ListedKind, Listing, ParsedLine, Size, Source};
 use serde_json::Value;
 
 fn corpus() -> Option<Vec<Value>> {

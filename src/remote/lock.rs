@@ -26,7 +26,7 @@ pub struct RemoteLock {
 pub enum Taken {
     Held(RemoteLock),
     /// The lock was older than the TTL: taken over. The old owner line, for the warning.
-    TakenOver(RemoteLock, String),
+    FromStale(RemoteLock, String),
     /// Another run holds it: its owner line.
     Busy(String),
 }
@@ -69,7 +69,7 @@ fn acquire_on(s: &mut Session, root: &str, ttl: Duration) -> Result<Taken> {
         holder = read_owner(s, &owner)?;
     }
     let Some(line) = holder else {
-        return Ok(Taken::TakenOver(
+        return Ok(Taken::FromStale(
             write_owner(s)?,
             "an owner-less lock".to_string(),
         ));
@@ -81,7 +81,7 @@ fn acquire_on(s: &mut Session, root: &str, ttl: Duration) -> Result<Taken> {
             .is_ok_and(|age| age > ttl)
     });
     if stale {
-        return Ok(Taken::TakenOver(write_owner(s)?, line));
+        return Ok(Taken::FromStale(write_owner(s)?, line));
     }
     Ok(Taken::Busy(line))
 }

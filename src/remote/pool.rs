@@ -136,10 +136,6 @@ impl Pool {
         self.max.load(Ordering::SeqCst)
     }
 
-    pub fn retry(&self) -> RetryPolicy {
-        self.retry
-    }
-
     /// Runs `op` on `session` under the retry policy, reconnecting it first whenever its
     /// control connection broke, so a worker's work survives a dropped connection.
     pub fn with_retries<T>(
@@ -284,14 +280,10 @@ impl Pool {
 
     /// Runs `f` over `items` on up to `max` sessions in parallel. Each worker keeps its session
     /// for many items; when one breaks it reconnects, and a worker that cannot get a session
-    /// stops without claiming an item, so the others carry on with fewer connections.
-    pub fn run<T: Sync>(&self, items: &[T], f: impl Fn(&mut Session, &T) + Sync) -> BatchOutcome {
-        self.run_with(items, |s, _: &mut (), item| f(s, item), |_, _| {})
-    }
-
-    /// [`Pool::run`], with a state of each worker's own that `f` may leave work in (an
-    /// upload's finish waiting to ride with the next upload): `end` gets the state and the
-    /// worker's last session, if it has one, before the session goes back to the pool.
+    /// stops without claiming an item, so the others carry on with fewer connections. Each
+    /// worker has a state of its own that `f` may leave work in (an upload's finish waiting
+    /// to ride with the next upload): `end` gets the state and the worker's last session, if
+    /// it has one, before the session goes back to the pool.
     pub fn run_with<T: Sync, S: Default>(
         &self,
         items: &[T],

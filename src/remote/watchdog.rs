@@ -94,20 +94,6 @@ impl Guard {
     pub fn handle(&self) -> Handle {
         Handle { id: self.id }
     }
-
-    /// The next reply must be complete within `timeout`.
-    pub fn arm(&self, timeout: Duration) {
-        self.handle().arm(timeout)
-    }
-
-    pub fn disarm(&self) {
-        self.handle().disarm()
-    }
-
-    /// Whether, and why, this session's socket was shut down.
-    pub fn fired(&self) -> Option<Fired> {
-        self.handle().fired()
-    }
 }
 
 /// What a [`Guard`] does, without owning the registration.
@@ -159,11 +145,11 @@ mod tests {
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (_server, _) = listener.accept().unwrap();
         let guard = Guard::register(client.try_clone().unwrap());
-        guard.arm(Duration::from_millis(200));
+        guard.handle().arm(Duration::from_millis(200));
         let started = Instant::now();
         let n = client.read(&mut [0u8; 16]).unwrap_or(0);
         assert_eq!(n, 0, "the read ends when the socket is shut down");
         assert!(started.elapsed() < Duration::from_secs(5));
-        assert_eq!(guard.fired(), Some(Fired::Deadline));
+        assert_eq!(guard.handle().fired(), Some(Fired::Deadline));
     }
 }

@@ -33,7 +33,7 @@ pub fn make(dir: &Path) -> Pki {
         ca_pem: dir.join("ca.pem"),
         cert_pem: dir.join("server.pem"),
         key_pem: dir.join("server.key"),
-        fingerprint: ftpmirror::remote::tls::fingerprint(cert.der()),
+        fingerprint: ftpmirror::certificate_fingerprint(cert.der()),
     };
     std::fs::write(&pki.ca_pem, ca.pem()).unwrap();
     std::fs::write(&pki.cert_pem, cert.pem()).unwrap();

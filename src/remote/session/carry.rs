@@ -103,14 +103,6 @@ impl Carried {
         self.replies.get(i).and_then(super::query::chmod_of)
     }
 
-    /// The same commands, not yet sent.
-    pub fn unsent(&self) -> Carried {
-        Carried {
-            state: CarryState::Unsent,
-            ..self.clone()
-        }
-    }
-
     /// The first command whose reply is not its success, with that reply.
     pub(super) fn first_wrong<'a>(
         &'a self,

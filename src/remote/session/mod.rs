@@ -455,18 +455,6 @@ impl Session {
             .map_err(|e| self.fail("RNFR/RNTO", &format!("{from} -> {to}"), &e))
     }
 
-    /// The size the server reports for `remote` (SIZE, RFC 3659; binary mode, so exact).
-    pub fn size(&mut self, remote: &str) -> Result<u64> {
-        self.ask(format!("SIZE {remote}"), &[213])
-            .and_then(|r| {
-                let text = String::from_utf8_lossy(&r.body).into_owned();
-                text.get(4..)
-                    .and_then(|n| n.trim().parse().ok())
-                    .ok_or(FtpError::UnexpectedResponse(r))
-            })
-            .map_err(|e| self.fail("SIZE", remote, &e))
-    }
-
     pub fn remove_file(&mut self, remote: &str) -> Result<()> {
         self.ask(format!("DELE {remote}"), &[250, 200])
             .map(|_| ())
