@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::plan::MaxDelete;
+pub use crate::options::{ConnArgs, OutputArgs, SyncArgs};
 use crate::term::ColorChoice;
 
 /// `--version`: the version and the TLS backend.
@@ -238,190 +238,12 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Default, Args)]
-pub struct SyncArgs {
-    /// Only files of at least SIZE: 512, 100k, 4M, 1G (base 1024).
-    #[arg(help_heading = "What to sync", long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
-    pub min_size: Option<u64>,
-    /// Only files of at most SIZE.
-    #[arg(help_heading = "What to sync", long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
-    pub max_size: Option<u64>,
-    /// Only files modified at least AGE ago: 5m (skip files still being written), 2h, 7d.
-    #[arg(help_heading = "What to sync", long, value_name = "AGE", value_parser = crate::limits::parse_age)]
-    pub min_age: Option<Duration>,
-    /// Only files modified at most AGE ago: 30d, 1w, 6M, 1y.
-    #[arg(help_heading = "What to sync", long, value_name = "AGE", value_parser = crate::limits::parse_age)]
-    pub max_age: Option<Duration>,
-    /// Print the plan and change nothing.
-    #[arg(help_heading = "What to sync", long, short = 'n')]
-    pub dry_run: bool,
-    /// push: follow local symbolic links to files and directories and send what they point
-    /// to (loops and links to nothing are skipped with a warning) [default: links skipped].
-    #[arg(help_heading = "What to sync", short = 'L', long)]
-    pub copy_links: bool,
-    /// Match names whatever their letter case (for case-insensitive servers: IIS, FileZilla
-    /// Server, most Windows hosts): `a.JPG` on one side is `a.jpg` on the other.
-    #[arg(help_heading = "What to sync", long)]
-    pub ignore_case: bool,
-    /// Leave out paths matching GLOB, on both sides (repeatable). See "Filters" in the README.
-    #[arg(help_heading = "What to sync", long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Keep paths matching GLOB even if excluded; once given, only matching files are mirrored (repeatable).
-    #[arg(help_heading = "What to sync", long, value_name = "GLOB")]
-    pub include: Vec<String>,
-    /// Read exclude patterns from FILE, one per line; '#' starts a comment (repeatable).
-    #[arg(help_heading = "What to sync", long, value_name = "FILE")]
-    pub exclude_from: Vec<PathBuf>,
-    /// Also delete excluded paths on the destination (implies --delete).
-    #[arg(help_heading = "What to sync", long)]
-    pub delete_excluded: bool,
-    /// Compare sizes only, never modification times.
-    #[arg(help_heading = "How files are compared", long)]
-    pub size_only: bool,
-    /// Compare content, not mtimes, for files of the same size: the server's HASH (or
-    /// XSHA256, ...) where it has one, else a deploy manifest on the server (see README).
-    #[arg(
-        help_heading = "How files are compared",
-        long,
-        conflicts_with = "size_only"
-    )]
-    pub checksum: bool,
-    /// Where --checksum keeps its manifest on a server without a hash command: a remote path,
-    /// relative to the remote root [default: .ftpmirror-manifest.json].
-    #[arg(
-        help_heading = "How files are compared",
-        long,
-        value_name = "PATH",
-        requires = "checksum"
-    )]
-    pub manifest: Option<String>,
-    /// Delete what the destination has and the source lacks.
-    #[arg(help_heading = "Deletes and backups", long)]
-    pub delete: bool,
-    /// Move what the run would overwrite or delete into DIR first, under its relative path:
-    /// on the server for a push (relative to the remote root), local for a pull.
-    #[arg(help_heading = "Deletes and backups", long, value_name = "DIR")]
-    pub backup_dir: Option<String>,
-    /// Add SUFFIX to each backed-up name; alone, back up in place (page.html.SUFFIX).
-    #[arg(help_heading = "Deletes and backups", long, value_name = "SUFFIX")]
-    pub suffix: Option<String>,
-    /// Delete nothing if the plan deletes more than N entries, or more than N% of the destination.
-    #[arg(help_heading = "Deletes and backups", long, value_name = "N|N%")]
-    pub max_delete: Option<MaxDelete>,
-    /// Let --delete run when the source is empty (otherwise refused: an unmounted disk or a
-    /// failed build must not wipe the destination).
-    #[arg(help_heading = "Deletes and backups", long)]
-    pub allow_empty_source: bool,
-    /// Bytes per second for all transfers together: 512k, 4M (base 1024), off, or a
-    /// timetable of local times, "08:00,512k 19:00,off".
-    #[arg(help_heading = "Transfers", long, value_name = "RATE", value_parser = crate::bwlimit::Schedule::parse)]
-    pub bwlimit: Option<crate::bwlimit::Schedule>,
-    /// push: upload (and rename into place) files matching GLOB after all others, so that no
-    /// page goes live before its assets (repeatable) [default: *.html, *.htm].
-    #[arg(help_heading = "Transfers", long, value_name = "GLOB")]
-    pub upload_last: Vec<String>,
-    /// Modes for what this run creates or replaces, as rsync: D755,F644 (octal). Sent with
-    /// SITE CHMOD on a push, on the temporary name before the rename (a server without it
-    /// gets one warning), set locally on a pull.
-    #[arg(help_heading = "Transfers", long, value_name = "SPEC", value_parser = crate::chmod::Chmod::parse)]
-    pub chmod: Option<crate::chmod::Chmod>,
-    /// Take a lock on the server (the directory .ftpmirror-lock at the remote root) for the
-    /// run, so that two runs on other machines never overlap; a held lock exits 4.
-    #[arg(help_heading = "Transfers", long)]
-    pub remote_lock: bool,
-    /// Take over a remote lock older than AGE (its run died) [default: 1h].
-    #[arg(help_heading = "Transfers", long, value_name = "AGE", value_parser = crate::limits::parse_age, requires = "remote_lock")]
-    pub remote_lock_ttl: Option<Duration>,
-    /// Upload straight to the final name instead of a temporary name renamed into place.
-    #[arg(help_heading = "Transfers", long)]
-    pub no_temp_upload: bool,
-    /// Continue partial transfers whatever the file size [default: files of 1 MiB and more].
-    #[arg(
-        help_heading = "Transfers",
-        long = "continue",
-        conflicts_with = "no_continue"
-    )]
-    pub continue_: bool,
-    /// Never continue partial transfers: start every transfer from the beginning.
-    #[arg(help_heading = "Transfers", long)]
-    pub no_continue: bool,
-}
-
-#[derive(Debug, Clone, Default, Args)]
-pub struct ConnArgs {
-    /// FTP sessions to run in parallel (listing and transfers), 1-64 [default: 4].
-    #[arg(help_heading = "Connection", short = 'j', long = "parallel", value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: Option<u16>,
-    /// Active mode: the server connects back (PORT on IPv4, EPRT on IPv6) instead of passive EPSV/PASV.
-    #[arg(help_heading = "Connection", long)]
-    pub active: bool,
-    /// User name (overrides the one in the URL).
-    #[arg(help_heading = "Connection", long, value_name = "NAME")]
-    pub user: Option<String>,
-    /// netrc file to read the password from [default: ~/.netrc].
-    #[arg(help_heading = "Connection", long, value_name = "PATH")]
-    pub netrc_file: Option<PathBuf>,
-    /// Run CMD (split like a shell) and take the first line it prints as the password, e.g.
-    /// "pass show ftp/deploy" or "secret-tool lookup host ftp.example.com".
-    #[arg(help_heading = "Connection", long, value_name = "CMD")]
-    pub password_command: Option<String>,
-    /// Time limit for connecting and for each reply or data stall, e.g. 30, 30s, 2m [default: 30s].
-    #[arg(help_heading = "Connection", long, value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
-    /// Retries of a step that failed transiently (reset, timeout, 421/425/426/450/451) [default: 3].
-    #[arg(help_heading = "Connection", long, value_name = "N")]
-    pub retries: Option<u32>,
-    /// Wait before the first retry, doubled for each next one [default: 1s].
-    #[arg(help_heading = "Connection", long, value_name = "DURATION", value_parser = parse_duration)]
-    pub retry_delay: Option<Duration>,
-    /// FTPS: explicit (AUTH TLS, port 21; what ftps:// means) or implicit (TLS from the start, port 990).
-    #[arg(help_heading = "TLS", long, value_name = "MODE")]
-    pub tls: Option<TlsMode>,
-    /// Trust the CA certificates in this PEM file too, besides the system's (repeatable).
-    #[arg(help_heading = "TLS", long, value_name = "PATH")]
-    pub ca_file: Vec<PathBuf>,
-    /// Accept exactly the server certificate with this SHA-256 fingerprint, self-signed or not (repeatable).
-    #[arg(help_heading = "TLS", long, value_name = "HASH", value_parser = crate::remote::tls::parse_pin)]
-    pub pin_sha256: Vec<[u8; 32]>,
-    /// Do not check the server certificate at all (a warning is printed on every run).
-    #[arg(help_heading = "TLS", long)]
-    pub insecure: bool,
-    /// The server's LIST time zone, e.g. +02:00 [default: detected from MDTM where LIST is all there is].
-    #[arg(help_heading = "Connection", long, value_name = "±HH:MM", allow_hyphen_values = true,
-          value_parser = crate::remote::clock::parse_offset)]
-    pub time_offset: Option<i64>,
-}
-
-/// `--tls`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// `--tls`, and the profile key `tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     Explicit,
     Implicit,
-}
-
-#[derive(Debug, Clone, Default, Args)]
-pub struct OutputArgs {
-    /// Print nothing but errors.
-    #[arg(help_heading = "Output", short, long, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print each planned action with its reason, and connection details.
-    #[arg(help_heading = "Output", short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Append timestamped lines (start, each action, summary, errors) to FILE.
-    #[arg(help_heading = "Output", long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
-    /// Write a machine-readable JSON summary of the run to FILE.
-    #[arg(help_heading = "Output", long, value_name = "FILE")]
-    pub summary_json: Option<PathBuf>,
-    /// --log-file lines as text, or as one JSON object each (time, profile, event, path,
-    /// bytes, and for a failure error, step and code).
-    #[arg(help_heading = "Output", long, value_name = "FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-    /// Without a terminal, one line per DURATION with files and bytes done, rate and ETA
-    /// (also in --log-file), e.g. 1m.
-    #[arg(help_heading = "Output", long, value_name = "DURATION", value_parser = parse_duration)]
-    pub stats: Option<Duration>,
 }
 
 /// How `--log-file` lines look.

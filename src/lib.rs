@@ -28,6 +28,7 @@ pub mod local;
 mod lock;
 mod manifest;
 mod netrc;
+mod options;
 pub mod path;
 pub mod plan;
 mod profile;

@@ -2,227 +2,20 @@
 //! `${VAR}` interpolation, and a profile merged with the flags of `run` into a `Request`.
 //! All YAML handling lives here.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
 
-use crate::cli::{ConnArgs, OutputArgs, SyncArgs, parse_duration};
+use crate::cli::{ConnArgs, OutputArgs, SyncArgs};
 use crate::config::{Request, read_password_file};
-use crate::plan::{Direction, MaxDelete};
+use crate::options::{self, Keys, Resolve};
+use crate::plan::Direction;
 
 /// Environment variable naming the profile file.
 pub const CONFIG_ENV: &str = "FTPMIRROR_CONFIG";
 pub const FILE_NAME: &str = "ftpmirror.yaml";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DirectionKey {
-    Push,
-    Pull,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsKey {
-    Explicit,
-    Implicit,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModeKey {
-    Passive,
-    Active,
-}
-
-/// A list of strings, also accepted as a single string.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    One(String),
-    #[default]
-    None,
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn is_empty(&self) -> bool {
-        match self {
-            OneOrMany::One(_) => false,
-            OneOrMany::None => true,
-            OneOrMany::Many(v) => v.is_empty(),
-        }
-    }
-
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::None => Vec::new(),
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
-
-/// A value written as a string or an integer, parsed by `parse` (integers arrive as text).
-struct Parsed<T> {
-    expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-}
-
-impl<'de, T> Visitor<'de> for Parsed<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.expecting)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        (self.parse)(v).map_err(E::custom)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
-        self.visit_str(&v.to_string())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
-        self.visit_str(&v.to_string())
-    }
-}
-
-fn parsed<'de, D: Deserializer<'de>, T>(
-    d: D,
-    expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, D::Error> {
-    d.deserialize_any(Parsed { expecting, parse }).map(Some)
-}
-
-fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    parsed(d, "a duration such as 30s or 2m", parse_duration)
-}
-
-fn de_bwlimit<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<crate::bwlimit::Schedule>, D::Error> {
-    parsed(
-        d,
-        "a rate such as 512k or 4M, off, or a timetable \"08:00,512k 19:00,off\"",
-        crate::bwlimit::Schedule::parse,
-    )
-}
-
-fn de_chmod<'de, D: Deserializer<'de>>(d: D) -> Result<Option<crate::chmod::Chmod>, D::Error> {
-    parsed(d, "modes such as D755,F644", crate::chmod::Chmod::parse)
-}
-
-fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    parsed(d, "a size such as 512k or 4M", crate::limits::parse_size)
-}
-
-fn de_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    parsed(d, "an age such as 5m, 12h or 30d", crate::limits::parse_age)
-}
-
-fn de_time_offset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    parsed(
-        d,
-        "a time offset such as +02:00",
-        crate::remote::clock::parse_offset,
-    )
-}
-
-fn de_max_delete<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MaxDelete>, D::Error> {
-    parsed(d, "a count (50) or a percentage (10%)", |s| s.parse())
-}
-
-fn de_parallel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-    parsed(d, "a number of sessions from 1 to 64", |s| {
-        match s.parse::<u16>() {
-            Ok(n) if (1..=64).contains(&n) => Ok(n),
-            _ => Err(format!("parallel must be from 1 to 64, not {s}")),
-        }
-    })
-}
-
-/// One profile's keys, or the `defaults:` block. All optional here; required keys are checked
-/// once defaults are merged in.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Keys {
-    pub direction: Option<DirectionKey>,
-    pub local: Option<String>,
-    pub remote: Option<String>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub password_file: Option<String>,
-    pub password_command: Option<String>,
-    pub netrc_file: Option<String>,
-    pub delete: Option<bool>,
-    pub dry_run: Option<bool>,
-    pub size_only: Option<bool>,
-    pub checksum: Option<bool>,
-    pub ignore_case: Option<bool>,
-    pub copy_links: Option<bool>,
-    pub upload_last: Option<Vec<String>>,
-    pub backup_dir: Option<String>,
-    pub suffix: Option<String>,
-    #[serde(default, deserialize_with = "de_chmod")]
-    pub chmod: Option<crate::chmod::Chmod>,
-    pub remote_lock: Option<bool>,
-    #[serde(default, deserialize_with = "de_age")]
-    pub remote_lock_ttl: Option<Duration>,
-    pub manifest: Option<String>,
-    #[serde(default, deserialize_with = "de_bwlimit")]
-    pub bwlimit: Option<crate::bwlimit::Schedule>,
-    #[serde(default, deserialize_with = "de_size")]
-    pub min_size: Option<u64>,
-    #[serde(default, deserialize_with = "de_size")]
-    pub max_size: Option<u64>,
-    #[serde(default, deserialize_with = "de_age")]
-    pub min_age: Option<Duration>,
-    #[serde(default, deserialize_with = "de_age")]
-    pub max_age: Option<Duration>,
-    #[serde(default, deserialize_with = "de_parallel")]
-    pub parallel: Option<u16>,
-    pub mode: Option<ModeKey>,
-    #[serde(default, deserialize_with = "de_timeout")]
-    pub timeout: Option<Duration>,
-    pub retries: Option<u32>,
-    #[serde(default, deserialize_with = "de_timeout")]
-    pub retry_delay: Option<Duration>,
-    pub include: Option<Vec<String>>,
-    pub exclude: Option<Vec<String>>,
-    #[serde(default)]
-    pub exclude_from: OneOrMany,
-    pub delete_excluded: Option<bool>,
-    #[serde(default, deserialize_with = "de_max_delete")]
-    pub max_delete: Option<MaxDelete>,
-    pub allow_empty_source: Option<bool>,
-    pub no_temp_upload: Option<bool>,
-    /// `true`: `--continue`; `false`: `--no-continue`; absent: the default threshold.
-    #[serde(rename = "continue")]
-    pub continue_: Option<bool>,
-    pub tls: Option<TlsKey>,
-    #[serde(default)]
-    pub ca_file: OneOrMany,
-    #[serde(default)]
-    pub pin_sha256: OneOrMany,
-    pub insecure: Option<bool>,
-    #[serde(default, deserialize_with = "de_time_offset")]
-    pub time_offset: Option<i64>,
-    pub log_file: Option<String>,
-    pub summary_json: Option<String>,
-    pub log_format: Option<crate::cli::LogFormat>,
-    #[serde(default, deserialize_with = "de_timeout")]
-    pub stats: Option<Duration>,
-    pub quiet: Option<bool>,
-    pub verbose: Option<u8>,
-}
 
 impl Keys {
     /// A password written into the file itself, not taken from `${VAR}`: in `password`, or in
@@ -239,82 +32,6 @@ impl Keys {
                 .is_some_and(|(_, pw)| literal(pw))
         });
         self.password.as_deref().is_some_and(literal) || in_url
-    }
-
-    /// This profile's keys over the defaults; lists (include, exclude, exclude_from) add up.
-    fn over(self, d: &Keys) -> Keys {
-        let d = d.clone();
-        let cat = |a: Option<Vec<String>>, b: Option<Vec<String>>| match (a, b) {
-            (None, None) => None,
-            (a, b) => Some(
-                a.unwrap_or_default()
-                    .into_iter()
-                    .chain(b.unwrap_or_default())
-                    .collect(),
-            ),
-        };
-        let mut exclude_from = d.exclude_from.into_vec();
-        exclude_from.extend(self.exclude_from.into_vec());
-        Keys {
-            direction: self.direction.or(d.direction),
-            local: self.local.or(d.local),
-            remote: self.remote.or(d.remote),
-            user: self.user.or(d.user),
-            password: self.password.or(d.password),
-            password_file: self.password_file.or(d.password_file),
-            password_command: self.password_command.or(d.password_command),
-            netrc_file: self.netrc_file.or(d.netrc_file),
-            delete: self.delete.or(d.delete),
-            dry_run: self.dry_run.or(d.dry_run),
-            size_only: self.size_only.or(d.size_only),
-            checksum: self.checksum.or(d.checksum),
-            ignore_case: self.ignore_case.or(d.ignore_case),
-            copy_links: self.copy_links.or(d.copy_links),
-            upload_last: self.upload_last.or(d.upload_last),
-            backup_dir: self.backup_dir.or(d.backup_dir),
-            suffix: self.suffix.or(d.suffix),
-            chmod: self.chmod.or(d.chmod),
-            remote_lock: self.remote_lock.or(d.remote_lock),
-            remote_lock_ttl: self.remote_lock_ttl.or(d.remote_lock_ttl),
-            bwlimit: self.bwlimit.or(d.bwlimit),
-            min_size: self.min_size.or(d.min_size),
-            max_size: self.max_size.or(d.max_size),
-            min_age: self.min_age.or(d.min_age),
-            max_age: self.max_age.or(d.max_age),
-            manifest: self.manifest.or(d.manifest),
-            parallel: self.parallel.or(d.parallel),
-            mode: self.mode.or(d.mode),
-            timeout: self.timeout.or(d.timeout),
-            retries: self.retries.or(d.retries),
-            retry_delay: self.retry_delay.or(d.retry_delay),
-            include: cat(d.include, self.include),
-            exclude: cat(d.exclude, self.exclude),
-            exclude_from: OneOrMany::Many(exclude_from),
-            delete_excluded: self.delete_excluded.or(d.delete_excluded),
-            max_delete: self.max_delete.or(d.max_delete),
-            allow_empty_source: self.allow_empty_source.or(d.allow_empty_source),
-            no_temp_upload: self.no_temp_upload.or(d.no_temp_upload),
-            continue_: self.continue_.or(d.continue_),
-            tls: self.tls.or(d.tls),
-            ca_file: if self.ca_file.is_empty() {
-                d.ca_file
-            } else {
-                self.ca_file
-            },
-            pin_sha256: if self.pin_sha256.is_empty() {
-                d.pin_sha256
-            } else {
-                self.pin_sha256
-            },
-            insecure: self.insecure.or(d.insecure),
-            time_offset: self.time_offset.or(d.time_offset),
-            log_file: self.log_file.or(d.log_file),
-            summary_json: self.summary_json.or(d.summary_json),
-            log_format: self.log_format.or(d.log_format),
-            stats: self.stats.or(d.stats),
-            quiet: self.quiet.or(d.quiet),
-            verbose: self.verbose.or(d.verbose),
-        }
     }
 }
 
@@ -479,7 +196,7 @@ impl ProfileFile {
     /// The merged keys of profile `name`, or an error listing the profiles there are.
     fn keys(&self, name: &str) -> Result<Keys> {
         match self.schema.profiles.get(name) {
-            Some(k) => Ok(k.clone().over(&self.schema.defaults)),
+            Some(k) => Ok(k.clone().over(self.schema.defaults.clone())),
             None => bail!(
                 "unknown profile '{name}' in {}; available: {}",
                 self.path.display(),
@@ -510,11 +227,11 @@ impl ProfileFile {
             Ok(text(v)?.map(|p| self.resolve_path(&p, env)))
         };
         let direction = match k.direction.ok_or_else(|| missing("direction"))? {
-            DirectionKey::Push => Direction::Push,
-            DirectionKey::Pull => Direction::Pull,
+            options::Direction::Push => Direction::Push,
+            options::Direction::Pull => Direction::Pull,
         };
-        let local = path(k.local)?.ok_or_else(|| missing("local"))?;
-        let url = text(k.remote)?.ok_or_else(|| missing("remote"))?;
+        let local = path(k.local.clone())?.ok_or_else(|| missing("local"))?;
+        let url = text(k.remote.clone())?.ok_or_else(|| missing("remote"))?;
         let given = [
             ("password", k.password.is_some()),
             ("password_file", k.password_file.is_some()),
@@ -529,107 +246,41 @@ impl ProfileFile {
                 given[1]
             );
         }
-        let password = match (text(k.password)?, path(k.password_file)?) {
+        let password = match (text(k.password.clone())?, path(k.password_file.clone())?) {
             (Some(p), _) => Some(p),
             (None, Some(file)) => Some(read_password_file(&file)?),
             (None, None) => None,
         };
-        let list = |v: Option<Vec<String>>| -> Result<Vec<String>> {
-            v.unwrap_or_default()
-                .iter()
-                .map(|s| self.interpolate(name, s, env))
-                .collect()
+        let ctx = Values {
+            file: self,
+            name,
+            env,
         };
+        // Every option by its kind (see `options`); then the few merged by hand.
         let (f_sync, f_conn, f_out) = (&flags.sync, &flags.conn, &flags.out);
-        let mut exclude_from = Vec::new();
-        for p in k.exclude_from.into_vec() {
-            exclude_from.extend(path(Some(p))?);
+        let mut sync = f_sync.over_keys(&k, &ctx)?;
+        // A flag given to `run` wins over the profile's `continue:` either way.
+        sync.continue_ = f_sync.continue_ || (!f_sync.no_continue && k.continue_ == Some(true));
+        sync.no_continue = f_sync.no_continue || (!f_sync.continue_ && k.continue_ == Some(false));
+        let mut conn = f_conn.over_keys(&k, &ctx)?;
+        conn.active = f_conn.active || k.mode == Some(options::Mode::Active);
+        let mut pins = Vec::new();
+        for p in k.pin_sha256.clone().unwrap_or_default() {
+            let p = self.interpolate(name, &p, env)?;
+            pins.push(crate::remote::tls::parse_pin(&p).map_err(|e| {
+                anyhow!(
+                    "invalid pin_sha256 at {} in profile '{name}': {e}",
+                    self.locate(name, "pin_sha256")
+                )
+            })?);
         }
-        exclude_from.extend(f_sync.exclude_from.iter().cloned());
-        let sync = SyncArgs {
-            delete: k.delete.unwrap_or(false) || f_sync.delete,
-            dry_run: k.dry_run.unwrap_or(false) || f_sync.dry_run,
-            size_only: k.size_only.unwrap_or(false) || f_sync.size_only,
-            checksum: k.checksum.unwrap_or(false) || f_sync.checksum,
-            ignore_case: k.ignore_case.unwrap_or(false) || f_sync.ignore_case,
-            copy_links: k.copy_links.unwrap_or(false) || f_sync.copy_links,
-            backup_dir: f_sync.backup_dir.clone().or(text(k.backup_dir)?),
-            suffix: f_sync.suffix.clone().or(text(k.suffix)?),
-            upload_last: match f_sync.upload_last.is_empty() {
-                true => list(k.upload_last)?,
-                false => f_sync.upload_last.clone(),
-            },
-            chmod: f_sync.chmod.or(k.chmod),
-            remote_lock: k.remote_lock.unwrap_or(false) || f_sync.remote_lock,
-            remote_lock_ttl: f_sync.remote_lock_ttl.or(k.remote_lock_ttl),
-            bwlimit: f_sync.bwlimit.clone().or(k.bwlimit),
-            min_size: f_sync.min_size.or(k.min_size),
-            max_size: f_sync.max_size.or(k.max_size),
-            min_age: f_sync.min_age.or(k.min_age),
-            max_age: f_sync.max_age.or(k.max_age),
-            manifest: f_sync.manifest.clone().or(text(k.manifest)?),
-            exclude: [list(k.exclude)?, f_sync.exclude.clone()].concat(),
-            include: [list(k.include)?, f_sync.include.clone()].concat(),
-            exclude_from,
-            delete_excluded: k.delete_excluded.unwrap_or(false) || f_sync.delete_excluded,
-            max_delete: f_sync.max_delete.or(k.max_delete),
-            allow_empty_source: k.allow_empty_source.unwrap_or(false) || f_sync.allow_empty_source,
-            no_temp_upload: k.no_temp_upload.unwrap_or(false) || f_sync.no_temp_upload,
-            // A flag given to `run` wins over the profile's `continue:` either way.
-            continue_: f_sync.continue_ || (!f_sync.no_continue && k.continue_ == Some(true)),
-            no_continue: f_sync.no_continue || (!f_sync.continue_ && k.continue_ == Some(false)),
-        };
-        let conn = ConnArgs {
-            parallel: f_conn.parallel.or(k.parallel),
-            active: f_conn.active || k.mode == Some(ModeKey::Active),
-            user: f_conn.user.clone().or(text(k.user)?),
-            netrc_file: f_conn.netrc_file.clone().or(path(k.netrc_file)?),
-            password_command: f_conn
-                .password_command
-                .clone()
-                .or(text(k.password_command)?),
-            timeout: f_conn.timeout.or(k.timeout),
-            retries: f_conn.retries.or(k.retries),
-            retry_delay: f_conn.retry_delay.or(k.retry_delay),
-            tls: f_conn.tls.or(k.tls.map(|t| match t {
-                TlsKey::Explicit => crate::cli::TlsMode::Explicit,
-                TlsKey::Implicit => crate::cli::TlsMode::Implicit,
-            })),
-            ca_file: {
-                let mut files = Vec::new();
-                for f in k.ca_file.into_vec() {
-                    files.extend(path(Some(f))?);
-                }
-                files.extend(f_conn.ca_file.iter().cloned());
-                files
-            },
-            pin_sha256: {
-                let mut pins = Vec::new();
-                for p in k.pin_sha256.into_vec() {
-                    let p = self.interpolate(name, &p, env)?;
-                    pins.push(crate::remote::tls::parse_pin(&p).map_err(|e| {
-                        anyhow!(
-                            "invalid pin_sha256 at {} in profile '{name}': {e}",
-                            self.locate(name, "pin_sha256")
-                        )
-                    })?);
-                }
-                pins.extend(f_conn.pin_sha256.iter().copied());
-                pins
-            },
-            insecure: f_conn.insecure || k.insecure.unwrap_or(false),
-            time_offset: f_conn.time_offset.or(k.time_offset),
-        };
+        pins.extend(f_conn.pin_sha256.iter().copied());
+        conn.pin_sha256 = pins;
+        let mut out = f_out.over_keys(&k, &ctx)?;
         let verbose = f_out.verbose.max(k.verbose.unwrap_or(0));
-        let out = OutputArgs {
-            // -v on the command line wins over a profile's `quiet: true`.
-            quiet: f_out.quiet || (k.quiet.unwrap_or(false) && f_out.verbose == 0),
-            verbose: if f_out.quiet { 0 } else { verbose },
-            log_file: f_out.log_file.clone().or(path(k.log_file)?),
-            summary_json: f_out.summary_json.clone().or(path(k.summary_json)?),
-            log_format: f_out.log_format.or(k.log_format),
-            stats: f_out.stats.or(k.stats),
-        };
+        // -v on the command line wins over a profile's `quiet: true`.
+        out.quiet = f_out.quiet || (k.quiet.unwrap_or(false) && f_out.verbose == 0);
+        out.verbose = if f_out.quiet { 0 } else { verbose };
         Ok(Request {
             sync: Some((direction, local)),
             url,
@@ -661,10 +312,10 @@ impl ProfileFile {
             .profiles
             .iter()
             .map(|(name, k)| {
-                let k = k.clone().over(&self.schema.defaults);
+                let k = k.clone().over(self.schema.defaults.clone());
                 let direction = match k.direction {
-                    Some(DirectionKey::Push) => "push",
-                    Some(DirectionKey::Pull) => "pull",
+                    Some(options::Direction::Push) => "push",
+                    Some(options::Direction::Pull) => "pull",
                     None => "?",
                 };
                 [
@@ -676,6 +327,24 @@ impl ProfileFile {
                 ]
             })
             .collect()
+    }
+}
+
+/// Profile `name`'s values as flags need them: `${VAR}` from `env`, paths from the file.
+struct Values<'a> {
+    file: &'a ProfileFile,
+    name: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Resolve for Values<'_> {
+    fn text(&self, value: &str) -> Result<String> {
+        self.file.interpolate(self.name, value, self.env)
+    }
+
+    fn path(&self, value: &str) -> Result<PathBuf> {
+        let v = self.text(value)?;
+        Ok(self.file.resolve_path(&v, self.env))
     }
 }
 
@@ -710,12 +379,20 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> anyhow::Error {
             .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
             .unwrap_or_default();
         let candidates: &[&str] = &known;
+        // Close by either measure: Jaro-Winkler for long keys, one edit (a transposition
+        // counting as one) for short ones such as `tsl`.
         let hint = candidates
             .iter()
-            .map(|k| (strsim::jaro_winkler(key, k), k))
-            .filter(|(score, _)| *score > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, k)| format!(" — did you mean '{k}'?"))
+            .map(|k| {
+                (
+                    strsim::jaro_winkler(key, k),
+                    strsim::damerau_levenshtein(key, k),
+                    k,
+                )
+            })
+            .filter(|(score, edits, _)| *score > 0.8 || *edits <= 1)
+            .max_by(|a, b| b.1.cmp(&a.1).then(a.0.total_cmp(&b.0)))
+            .map(|(_, _, k)| format!(" — did you mean '{k}'?"))
             .unwrap_or_default();
         return anyhow!("unknown key '{key}' at {at}{profile}{hint}");
     }
@@ -731,7 +408,9 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::MaxDelete;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     fn flags(args: &[&str]) -> Flags {
         use clap::Parser;
@@ -925,11 +604,36 @@ profiles:
             ("continu", "continue"),
             ("checksun", "checksum"),
             ("manifets", "manifest"),
+            ("tsl", "tls"),
         ] {
             let text = format!("profiles:\n  site:\n    {typo}: 1\n");
             let (_dir, f) = load(&text);
             let e = format!("{:#}", f.unwrap_err());
             assert!(e.contains(&format!("did you mean '{key}'?")), "{typo}: {e}");
+        }
+        // And every key of the option table, with its last letter but one left out.
+        for key in crate::options::key_names() {
+            let mut typo: Vec<char> = key.chars().collect();
+            typo.remove(typo.len() - 2);
+            let typo: String = typo.into_iter().collect();
+            let text = format!("profiles:\n  site:\n    {typo}: 1\n");
+            let (_dir, f) = load(&text);
+            let e = format!("{:#}", f.unwrap_err());
+            assert!(e.contains(&format!("did you mean '{key}'?")), "{typo}: {e}");
+        }
+    }
+
+    /// A flag without a key of its name gets pointed at the key that says it.
+    #[test]
+    fn flags_written_as_keys_name_the_key_to_use() {
+        for (key, says) in [
+            ("active", "mode: active"),
+            ("no_continue", "continue: false"),
+        ] {
+            let text = format!("profiles:\n  site:\n    {key}: true\n");
+            let (_dir, f) = load(&text);
+            let e = format!("{:#}", f.unwrap_err());
+            assert!(e.contains(says), "{key}: {e}");
         }
     }
 
