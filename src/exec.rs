@@ -407,7 +407,26 @@ impl<'a> Executor<'a> {
 
     /// At a worker's end: the finish still waiting goes out on its own, and what is to be
     /// done again is (a redone upload may leave a finish waiting in turn: a few rounds).
-    fn flush(&self, s: Option<&mut Session>, carry: &mut Carry) {
+    fn flush(&self, mut s: Option<&mut Session>, carry: &mut Carry) {
+        if interrupt::requested() {
+            // Nothing is put in place after a stop: the temporary files go.
+            let left = carry.waiting.take().map(Waiting::stale);
+            let again = std::mem::take(&mut carry.again);
+            for (a, temp) in left.into_iter().chain(again) {
+                if let (Some(s), Some(temp)) = (s.as_deref_mut(), temp.as_deref())
+                    && !s.broken
+                {
+                    let _ = s.remove_file(temp);
+                }
+                let e = Failure::io(
+                    Step::Rename,
+                    "interrupted before its rename into place".into(),
+                    false,
+                );
+                self.done(a.op, &a.path, 0, Err(e));
+            }
+            return;
+        }
         if let Some(s) = s {
             for _ in 0..3 {
                 if let Some(w) = carry.waiting.take() {
@@ -468,6 +487,24 @@ impl<'a> Executor<'a> {
     fn place(&self) {
         let waiting = std::mem::take(&mut *lock(&self.waiting_rename));
         if waiting.is_empty() {
+            return;
+        }
+        if interrupt::requested() {
+            // A stop leaves every final name as it was; the temporary files go.
+            if let Ok(mut s) = self.pool.take() {
+                for p in &waiting {
+                    if s.broken {
+                        break;
+                    }
+                    let _ = s.remove_file(&p.temp);
+                }
+                self.pool.give(s);
+            }
+            for p in waiting {
+                let msg = "interrupted before its rename into place".to_string();
+                let e = Failure::io(Step::Rename, msg, false);
+                self.done(Op::Upload, &p.action.path, 0, Err(e));
+            }
             return;
         }
         let chmod = self.chmod();
@@ -704,6 +741,10 @@ impl<'a> Executor<'a> {
         // A deferred file's mode goes with its rename, in the burst.
         let chmod = self.chmod().filter(|_| !deferred);
         let stored = stored.and_then(|n| {
+            // A stop leaves the final name as it was: no finish goes after it.
+            if interrupt::requested() {
+                return Err(Failure::io(Step::Store, "interrupted".into(), false));
+            }
             if backs_up && via_temp {
                 self.back_up_remote(s, a)?;
             }

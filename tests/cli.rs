@@ -2145,7 +2145,12 @@ mod faults {
             "the upload never started: {:?}",
             srv.log()
         );
-        std::thread::sleep(Duration::from_millis(300));
+        // In the middle of it: some of the file has arrived.
+        assert!(
+            eventually(|| srv.traffic().1 >= 16 * 1024),
+            "no data arrived: {:?}",
+            srv.traffic()
+        );
         child
     }
 

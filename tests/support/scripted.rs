@@ -781,12 +781,14 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                                 break;
                             }
                             buf.extend_from_slice(&chunk[..n]);
+                            // Counted as it arrives: a test may wait for a transfer to be
+                            // under way.
+                            st.lock().unwrap().received += n;
                             if cut && buf.len() >= b.cut_stor_after {
                                 break;
                             }
                         }
                         let mut st = st.lock().unwrap();
-                        st.received += buf.len();
                         let mut whole = match st.nodes.get(&target) {
                             Some(Node::File { data, .. }) if offset > 0 => {
                                 data[..offset.min(data.len())].to_vec()
