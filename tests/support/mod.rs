@@ -5,10 +5,13 @@
 
 pub mod daemons;
 pub mod pki;
+pub mod run;
 pub mod sample;
 pub mod scripted;
 pub mod server;
 
+#[allow(unused_imports)]
+pub use run::{Run, Server};
 pub use sample::noise;
 
 use std::collections::BTreeMap;
@@ -85,19 +88,16 @@ impl Sandbox {
     }
 
     pub fn push(&self, extra: &[&str]) -> Outcome {
-        let url = self.url();
-        let mut args = vec!["push"];
-        args.extend_from_slice(extra);
-        args.extend([self.local_str(), url.as_str()]);
-        self.run(&args)
+        self.on().push(&self.local).args(extra).run()
     }
 
     pub fn pull(&self, extra: &[&str]) -> Outcome {
-        let url = self.url();
-        let mut args = vec!["pull"];
-        args.extend_from_slice(extra);
-        args.extend([url.as_str(), self.local_str()]);
-        self.run(&args)
+        self.on().pull(&self.local).args(extra).run()
+    }
+
+    /// A run against this sandbox's server, in its home.
+    pub fn on(&self) -> Run {
+        Run::new(&self.server).home(self.dir.path())
     }
 }
 
@@ -245,4 +245,22 @@ pub fn assert_same_tree_but(a: &Path, b: &Path, own: &[&str]) {
     for (k, v) in &sa {
         assert!(sb[k] == *v, "contents of {k} differ");
     }
+}
+
+/// A day ago: an mtime older than anything a run writes.
+pub fn old() -> SystemTime {
+    SystemTime::now() - Duration::from_secs(86_400)
+}
+
+/// Polls `f` for up to 5 s, for a condition another process or thread brings about (the
+/// in-process server records events asynchronously): waits on the event, not on a time.
+pub fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }

@@ -2,7 +2,7 @@
 //! broken one), and the deploy manifest where the server has no hash command. Each test is a
 //! CI-style deploy: every local mtime set to "now" before a run, as a fresh checkout does.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::path::Path;
@@ -84,13 +84,13 @@ fn the_servers_hash_decides_and_a_checkout_sends_only_the_edit() {
     let local = home.path().join("l");
     site(&local);
     let first = push(home.path(), &srv, &[]);
-    assert_eq!(first.code, 0, "{}", first.all());
+    first.assert_code(0);
     assert_eq!(first.actions("upload").len(), 12);
 
     checkout(&local, 100);
     let log_before = srv.log().len();
     let again = push(home.path(), &srv, &["-v"]);
-    assert_eq!(again.code, 0, "{}", again.all());
+    again.assert_code(0);
     assert!(again.actions("upload").is_empty(), "{}", again.all());
     assert!(
         again
@@ -135,10 +135,10 @@ fn a_lying_hash_costs_uploads_and_a_broken_one_falls_back_to_the_quick_check() {
         let home = tempfile::tempdir().unwrap();
         let local = home.path().join("l");
         site(&local);
-        assert_eq!(push(home.path(), &srv, &[]).code, 0);
+        push(home.path(), &srv, &[]).assert_code(0);
         checkout(&local, 100);
         let out = push(home.path(), &srv, &[]);
-        assert_eq!(out.code, 0, "{}", out.all());
+        out.assert_code(0);
         // Lies: every digest differs. No digest: the mtimes (all new) decide. Either way
         // the server ends with the local bytes.
         assert_eq!(out.actions("upload").len(), 12, "{}", out.all());
@@ -156,9 +156,9 @@ fn a_refused_hash_command_is_one_warning_not_a_failure() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     site(&local);
-    assert_eq!(push(home.path(), &srv, &[]).code, 0);
+    push(home.path(), &srv, &[]).assert_code(0);
     let out = push(home.path(), &srv, &["-j", "4"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         out.actions("upload").is_empty(),
         "unchanged mtimes: {}",
@@ -204,7 +204,7 @@ fn the_manifest_makes_a_checkout_deploy_send_only_what_changed() {
     let local = home.path().join("l");
     site(&local);
     let first = push(home.path(), &srv, &["--delete"]);
-    assert_eq!(first.code, 0, "{}", first.all());
+    first.assert_code(0);
     assert_eq!(first.actions("upload").len(), 12);
     let files = manifest_files(&srv);
     assert_eq!(files.len(), 12, "{files:?}");
@@ -217,7 +217,7 @@ fn the_manifest_makes_a_checkout_deploy_send_only_what_changed() {
     // A fresh checkout: nothing to send, and the manifest survives --delete.
     checkout(&local, 100);
     let again = push(home.path(), &srv, &["--delete"]);
-    assert_eq!(again.code, 0, "{}", again.all());
+    again.assert_code(0);
     assert!(again.actions("upload").is_empty(), "{}", again.all());
     assert!(again.actions("delete").is_empty(), "{}", again.all());
     assert!(srv.file(MANIFEST).is_some());
@@ -275,7 +275,7 @@ fn the_manifest_makes_a_checkout_deploy_send_only_what_changed() {
         plan.all()
     );
     let out = push(home.path(), &srv, &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(out.actions("upload"), ["d2/page05.html"], "{}", out.all());
     assert_site_on(&srv, &local);
 }
@@ -293,7 +293,7 @@ fn a_date_only_listing_with_the_manifest_still_catches_a_same_size_edit() {
     for i in 0..12 {
         set_mtime(&local, &format!("d{}/page{i:02}.html", i % 3), jan_24);
     }
-    assert_eq!(push(home.path(), &srv, &[]).code, 0);
+    push(home.path(), &srv, &[]).assert_code(0);
     assert_eq!(manifest_files(&srv).len(), 12);
     let same = push(home.path(), &srv, &[]);
     assert!(same.actions("upload").is_empty(), "{}", same.all());
@@ -314,7 +314,7 @@ fn a_corrupt_manifest_is_one_warning_and_the_tree_still_ends_identical() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     site(&local);
-    assert_eq!(push(home.path(), &srv, &[]).code, 0);
+    push(home.path(), &srv, &[]).assert_code(0);
     srv.put_file(
         MANIFEST,
         b"{\"version\": 1, \"files\": {\"x\": 3",
@@ -323,7 +323,7 @@ fn a_corrupt_manifest_is_one_warning_and_the_tree_still_ends_identical() {
     write(&local, "d0/page03.html", b"<p>page 03, version C</p>");
     checkout(&local, 100);
     let out = push(home.path(), &srv, &["--delete"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(
         out.stderr.matches("the manifest is unusable").count(),
         1,
@@ -347,12 +347,12 @@ fn a_pull_trusts_the_manifest_for_copies_it_still_describes() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     site(&local);
-    assert_eq!(push(home.path(), &srv, &[]).code, 0);
+    push(home.path(), &srv, &[]).assert_code(0);
     let back = home.path().join("back");
     let b = back.to_str().unwrap();
     let url = srv.url();
     let out = run_in(home.path(), &["pull", &url, b], &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         !back.join(".ftpmirror-manifest.json").exists(),
         "never mirrored"
@@ -365,7 +365,7 @@ fn a_pull_trusts_the_manifest_for_copies_it_still_describes() {
         );
     }
     let out = run_in(home.path(), &["pull", "--checksum", &url, b], &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(out.actions("download").is_empty(), "{}", out.all());
 }
 
@@ -379,7 +379,7 @@ fn the_manifest_can_live_elsewhere_and_delete_leaves_it_alone() {
     site(&local);
     let at = ["--manifest", "deploy/state.json", "--delete"];
     let first = push(home.path(), &srv, &at);
-    assert_eq!(first.code, 0, "{}", first.all());
+    first.assert_code(0);
     assert!(srv.file(MANIFEST).is_none());
     let (bytes, _) = srv
         .file("/deploy/state.json")
@@ -387,7 +387,7 @@ fn the_manifest_can_live_elsewhere_and_delete_leaves_it_alone() {
     assert!(String::from_utf8_lossy(&bytes).contains("d1/page04.html"));
     checkout(&local, 100);
     let again = push(home.path(), &srv, &at);
-    assert_eq!(again.code, 0, "{}", again.all());
+    again.assert_code(0);
     assert!(again.actions("upload").is_empty(), "{}", again.all());
     assert!(again.actions("delete").is_empty(), "{}", again.all());
     assert!(again.actions("rmdir").is_empty(), "{}", again.all());

@@ -1,7 +1,7 @@
 //! Single-file commands against the in-process server: what lands where, what is left
 //! behind (nothing), and the exit codes of refusals.
 
-mod support;
+use crate::support;
 
 use std::fs;
 
@@ -16,7 +16,7 @@ fn put_get_mv_rm_mkdir_rmdir() {
     let l = local.to_str().unwrap();
 
     let out = sb.run(&["put", "-v", l, &url("dl/v1/app.zip")]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(out.stdout.contains("uploaded"), "{}", out.all());
     assert_eq!(
         fs::read(sb.remote.join("dl/v1/app.zip")).unwrap(),
@@ -29,7 +29,7 @@ fn put_get_mv_rm_mkdir_rmdir() {
     // libunftp answers an MDTM sent with EPSV and RETR after them: the step is redone
     // unbatched, and the mtime still comes.
     let out = sb.run(&["get", "-v", &url("dl/v1/app.zip"), back.to_str().unwrap()]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(fs::read(&back).unwrap(), support::noise(300_000, 9));
     assert!(!sb.dir.path().join(".back.zip.ftpmirror-part").exists());
     let secs = |p: &std::path::Path| {
@@ -44,7 +44,7 @@ fn put_get_mv_rm_mkdir_rmdir() {
     );
 
     let out = sb.run(&["mv", &url("dl/v1/app.zip"), &url("dl/app-1.zip")]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(sb.remote.join("dl/app-1.zip").exists());
     assert!(!sb.remote.join("dl/v1/app.zip").exists());
 
@@ -52,14 +52,14 @@ fn put_get_mv_rm_mkdir_rmdir() {
     assert_eq!(out.code, 1, "not empty: {}", out.all());
     assert!(out.stderr.contains("dl"), "{}", out.all());
     let out = sb.run(&["rmdir", &url("dl/v1")]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(!sb.remote.join("dl/v1").exists());
 
     let out = sb.run(&["rm", &url("dl/app-1.zip")]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(!sb.remote.join("dl/app-1.zip").exists());
     let out = sb.run(&["rm", &url("dl/app-1.zip")]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.assert_code(1);
     assert!(
         out.stderr.contains("app-1.zip") && out.stderr.contains("550"),
         "{}",
@@ -67,13 +67,13 @@ fn put_get_mv_rm_mkdir_rmdir() {
     );
 
     let out = sb.run(&["mkdir", &url("a/b/c")]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(sb.remote.join("a/b/c").is_dir());
 
     let out = sb.run(&["put", "/nonexistent/file", &url("x")]);
-    assert_eq!(out.code, 2, "{}", out.all());
+    out.assert_code(2);
     let out = sb.run(&["get", &url("missing.txt"), back.to_str().unwrap()]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.assert_code(1);
     assert_eq!(
         fs::read(&back).unwrap(),
         support::noise(300_000, 9),
@@ -87,7 +87,7 @@ fn mv_to_another_server_is_refused() {
     let sb = Sandbox::new();
     write(&sb.remote, "a.txt", b"x");
     let out = sb.run(&["mv", &sb.server.url("a.txt"), "ftp://example.com/b.txt"]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.assert_code(1);
     assert!(
         out.stderr.contains("mv works on one server"),
         "{}",

@@ -2,12 +2,12 @@
 //! and that nothing outside them is deleted), `--bwlimit`, and names that differ only in
 //! letter case.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::time::{Duration, SystemTime};
 
-use support::{Sandbox, set_mtime, write};
+use support::{Run, Sandbox, set_mtime, write};
 
 fn ago(secs: u64) -> SystemTime {
     SystemTime::now() - Duration::from_secs(secs)
@@ -22,7 +22,7 @@ fn min_age_leaves_files_still_being_written() {
     set_mtime(&sb.remote, "done.csv", ago(3600));
     write(&sb.remote, "writing.csv", b"half an exp");
     let out = sb.pull(&["--min-age", "5m", "--delete", "-v"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         out.stdout
             .contains("1 file(s) outside --min-size/--max-size/--min-age/--max-age"),
@@ -38,7 +38,7 @@ fn min_age_leaves_files_still_being_written() {
     // A local file of its own, too young to judge, is not deleted as an extra either.
     write(&sb.local, "mine.txt", b"local only, young");
     let out = sb.pull(&["--min-age", "5m", "--delete"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(out.actions("delete").is_empty(), "{}", out.all());
     assert!(sb.local.join("mine.txt").exists());
 
@@ -58,7 +58,7 @@ fn size_limits_skip_files_and_spare_their_copies() {
     write(&sb.remote, "video.bin", b"old video");
     write(&sb.remote, "archive.bin", &vec![b'a'; 100 * 1024]);
     let out = sb.push(&["--min-size", "1k", "--max-size", "32k", "--delete"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(out.actions("upload"), ["page.html"], "{}", out.all());
     assert!(out.actions("delete").is_empty(), "{}", out.all());
     assert_eq!(fs::read(sb.remote.join("video.bin")).unwrap(), b"old video");
@@ -68,7 +68,7 @@ fn size_limits_skip_files_and_spare_their_copies() {
     // max_age: files modified long ago are left alone.
     set_mtime(&sb.local, "small.txt", ago(40 * 86_400));
     let out = sb.push(&["--max-age", "30d"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         !out.actions("upload").contains(&"small.txt".to_string()),
         "{}",
@@ -91,7 +91,7 @@ fn bwlimit_holds_transfers_to_the_rate() {
     let started = std::time::Instant::now();
     let out = sb.push(&["--bwlimit", "3M"]);
     let limited = started.elapsed();
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         limited >= Duration::from_millis(3200),
         "12 MiB at 3 MiB/s in {limited:?}"
@@ -105,7 +105,7 @@ fn bwlimit_holds_transfers_to_the_rate() {
     let started = std::time::Instant::now();
     let out = sb.pull(&["--bwlimit", "08:00,3M 20:00,3M"]);
     let pulled = started.elapsed();
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         pulled >= Duration::from_millis(3200),
         "pulled in {pulled:?}"
@@ -115,7 +115,7 @@ fn bwlimit_holds_transfers_to_the_rate() {
     fs::create_dir_all(&sb.remote).unwrap();
     let started = std::time::Instant::now();
     let out = sb.push(&["--bwlimit", "off"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         started.elapsed() < limited,
         "no limit: {:?}",
@@ -169,7 +169,7 @@ fn a_case_twin_is_never_deleted() {
 
     fs::remove_file(sb.remote.join("img/100_001.JPG")).unwrap();
     let out = sb.push(&["--delete", "--ignore-case", "-v"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(out.actions("upload").is_empty(), "{}", out.all());
     assert!(out.actions("delete").is_empty(), "{}", out.all());
     assert!(
@@ -193,7 +193,7 @@ fn remote_lock_keeps_two_runs_apart() {
     );
     write(&sb.remote, ".ftpmirror-lock/owner", fresh.as_bytes());
     let out = sb.push(&["--remote-lock", "--delete"]);
-    assert_eq!(out.code, 4, "{}", out.all());
+    out.assert_code(4);
     assert!(
         out.stderr
             .contains("locked by another run (host=other-ci pid=77"),
@@ -208,7 +208,7 @@ fn remote_lock_keeps_two_runs_apart() {
 
     // Without --remote-lock the lock is not the tree's: not deleted by --delete.
     let out = sb.push(&["--delete"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(out.actions("delete").is_empty(), "{}", out.all());
     assert!(lock.join("owner").exists());
 
@@ -219,7 +219,7 @@ fn remote_lock_keeps_two_runs_apart() {
     write(&sb.remote, ".ftpmirror-lock/owner", stale.as_bytes());
     write(&sb.local, "index.html", b"<p>newer</p>");
     let out = sb.push(&["--remote-lock", "--remote-lock-ttl", "1h"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         out.stderr.contains("took over the remote lock"),
         "{}",
@@ -235,7 +235,7 @@ fn remote_lock_keeps_two_runs_apart() {
     let url = sb.server.url("new/site");
     let l = sb.local_str().to_string();
     let out = sb.run(&["push", "--remote-lock", &l, &url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(sb.remote.join("new/site/index.html").exists());
     assert!(!sb.remote.join("new/site/.ftpmirror-lock").exists());
 }
@@ -262,7 +262,7 @@ fn stats_lines_and_a_json_log() {
         "--log-format",
         "json",
     ]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.assert_code(1);
     let stats: Vec<&str> = out
         .stdout
         .lines()
@@ -325,7 +325,7 @@ fn copy_links_sends_what_links_point_to() {
     std::os::unix::fs::symlink(".", sb.local.join("again")).unwrap();
 
     let out = sb.push(&[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(
         out.stderr.contains("assets: symbolic link skipped"),
         "{}",
@@ -334,7 +334,7 @@ fn copy_links_sends_what_links_point_to() {
     assert!(!sb.remote.join("assets").exists());
 
     let out = sb.push(&["-L", "--delete"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(
         fs::read(sb.remote.join("assets/logo.png")).unwrap(),
         b"png!"
@@ -347,7 +347,7 @@ fn copy_links_sends_what_links_point_to() {
     assert!(!sb.remote.join("again").exists());
 
     let out = sb.pull(&["-L"]);
-    assert_eq!(out.code, 2, "{}", out.all());
+    out.assert_code(2);
     assert!(
         out.stderr.contains("-L/--copy-links is for push"),
         "{}",
@@ -364,7 +364,7 @@ fn chmod_sets_modes_of_what_the_run_wrote() {
     write(&sb.remote, "d/a.txt", b"a");
     write(&sb.remote, "b.txt", b"b");
     let out = sb.pull(&["--chmod", "D700,F600"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     let mode = |p: &str| fs::metadata(sb.local.join(p)).unwrap().permissions().mode() & 0o7777;
     assert_eq!(
         (mode("d"), mode("d/a.txt"), mode("b.txt")),
@@ -374,12 +374,12 @@ fn chmod_sets_modes_of_what_the_run_wrote() {
     // Not touched again when nothing is written.
     fs::set_permissions(sb.local.join("b.txt"), fs::Permissions::from_mode(0o644)).unwrap();
     let out = sb.pull(&["--chmod", "F600"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(mode("b.txt"), 0o644);
 
     write(&sb.local, "c.txt", b"c");
     let out = sb.push(&["--chmod", "F644"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(
         out.stderr.matches("does not do SITE CHMOD").count(),
         1,
@@ -431,7 +431,7 @@ fn pages_are_renamed_into_place_after_their_assets() {
         ],
         &[],
     );
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     let log = srv.log();
     let renamed: Vec<(usize, &String)> = log
         .iter()
@@ -459,12 +459,12 @@ fn backups_keep_what_was_replaced_or_deleted() {
     let sb = Sandbox::new();
     write(&sb.local, "css/site.css", b"body { color: red }");
     write(&sb.local, "old.html", b"<p>old</p>");
-    assert_eq!(sb.push(&[]).code, 0);
+    sb.push(&[]).assert_code(0);
 
     write(&sb.local, "css/site.css", b"body { color: blue; }");
     fs::remove_file(sb.local.join("old.html")).unwrap();
     let out = sb.push(&["--delete", "--backup-dir", "_old"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(
         fs::read(sb.remote.join("css/site.css")).unwrap(),
         b"body { color: blue; }"
@@ -483,7 +483,7 @@ fn backups_keep_what_was_replaced_or_deleted() {
 
     // The backup directory is not the tree's: a later --delete leaves it.
     let out = sb.push(&["--delete", "--backup-dir", "_old"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert!(out.actions("delete").is_empty(), "{}", out.all());
     assert!(sb.remote.join("_old/old.html").exists());
 
@@ -491,10 +491,11 @@ fn backups_keep_what_was_replaced_or_deleted() {
     let back = sb.dir.path().join("back");
     let b = back.to_str().unwrap().to_string();
     let url = sb.url();
-    assert_eq!(sb.run(&["pull", "--backup-dir", "prev", &url, &b]).code, 0);
+    sb.run(&["pull", "--backup-dir", "prev", &url, &b])
+        .assert_code(0);
     write(&sb.remote, "css/site.css", b"body { color: black; }");
     let out = sb.run(&["pull", "--delete", "--backup-dir", "prev", &url, &b]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(
         fs::read(back.join("css/site.css")).unwrap(),
         b"body { color: black; }"
@@ -510,10 +511,10 @@ fn backups_keep_what_was_replaced_or_deleted() {
 fn a_suffix_alone_backs_up_in_place() {
     let sb = Sandbox::new();
     write(&sb.local, "page.html", b"<p>version A</p>");
-    assert_eq!(sb.push(&[]).code, 0);
+    sb.push(&[]).assert_code(0);
     write(&sb.local, "page.html", b"<p>version B!</p>");
     let out = sb.push(&["--delete", "--suffix", ".2026-12-02T031500"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(
         fs::read(sb.remote.join("page.html")).unwrap(),
         b"<p>version B!</p>"
@@ -567,7 +568,7 @@ fn replaced_files_are_renamed_into_place_in_one_burst() {
     let url = srv.url();
     let args = ["push", "-j", "1", "--chmod", "F640", l, &url];
     let out = support::run_in(home.path(), &args, &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     let log = srv.log();
     let at = |pred: &dyn Fn(&str) -> bool| -> Vec<usize> {
         log.iter()
@@ -627,7 +628,7 @@ fn replaced_files_are_renamed_into_place_in_one_burst() {
     write(&local, "css/s0.css", &support::noise(6_000, 40));
     let args = ["push", "--no-temp-upload", "--chmod", "F600", l, &url];
     let out = support::run_in(home.path(), &args, &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     assert_eq!(srv.mode("/css/s0.css"), Some(0o600));
     let log = srv.log();
     let stor = log.iter().rposition(|c| c == "STOR /css/s0.css").unwrap();
@@ -647,7 +648,7 @@ fn replaced_files_are_renamed_into_place_in_one_burst() {
     }
     let args = ["push", "-j", "4", l, &url];
     let out = support::run_in(home.path(), &args, &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.assert_code(0);
     for i in 0..6 {
         let path = format!("/css/s{i}.css");
         let want = fs::read(local.join(&path[1..])).unwrap();
@@ -667,10 +668,7 @@ fn a_burst_refused_over_existing_files_sends_them_again_directly() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     new_site(&local);
-    let l = local.to_str().unwrap();
-    let url = srv.url();
-    let out = support::run_in(home.path(), &["push", "-j", "2", l, &url], &[]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    let out = Run::new(&srv).push(&local).args(["-j", "2"]).expect_code(0);
     assert_eq!(
         out.stderr.matches("refused to rename").count(),
         1,
@@ -702,21 +700,13 @@ fn a_case_only_rename_on_a_case_insensitive_server_deletes_nothing() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     write(&local, "img/photo.jpg", b"the photo, renamed and edited");
-    let l = local.to_str().unwrap();
-    let url = srv.url();
-    let out = support::run_in(home.path(), &["push", "--delete", "-v", l, &url], &[]);
-    assert_eq!(out.code, 1, "the held delete is a failure: {}", out.all());
-    assert!(
-        out.stdout
-            .contains("the server is case-insensitive: SYST says Windows_NT"),
-        "{}",
-        out.all()
-    );
-    assert!(
-        out.stderr.contains("not deleting img/Photo.JPG"),
-        "{}",
-        out.all()
-    );
+    // The held delete is a failure.
+    Run::new(&srv)
+        .push(&local)
+        .args(["--delete", "-v"])
+        .expect_code(1)
+        .expect_stdout("the server is case-insensitive: SYST says Windows_NT")
+        .expect_stderr("not deleting img/Photo.JPG");
     let log = srv.log();
     let deleted: Vec<&String> = log.iter().filter(|c| c.starts_with("DELE ")).collect();
     assert_eq!(deleted, ["DELE /img/stale.png"], "{log:?}");
@@ -726,12 +716,10 @@ fn a_case_only_rename_on_a_case_insensitive_server_deletes_nothing() {
     );
 
     // With --ignore-case the two names are one file: nothing to send, nothing held.
-    let out = support::run_in(
-        home.path(),
-        &["push", "--delete", "--ignore-case", l, &url],
-        &[],
-    );
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.actions("upload").is_empty(), "{}", out.all());
-    assert!(out.actions("delete").is_empty(), "{}", out.all());
+    Run::new(&srv)
+        .push(&local)
+        .args(["--delete", "--ignore-case"])
+        .expect_code(0)
+        .expect_uploaded(0)
+        .expect_deleted(0);
 }
