@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigArg};
+use crate::config::cli::{Cli, Command, ConfigArg};
+use crate::config::profile::{self, Flags, ProfileFile};
 use crate::config::{Config, Env, FileOp, Request};
 use crate::error::Exit;
 use crate::lock::{self, Acquire};
 use crate::plan::Direction;
-use crate::profile::{self, Flags, ProfileFile};
+use crate::report::term;
 use crate::run::run;
-use crate::term;
 
 /// Parses `args` (including the program name), runs, prints, and returns the exit code.
 /// `main` and the demo example both come through here.
@@ -50,7 +50,7 @@ where
         } => run_profiles(&file, &names, all, Flags { sync, conn, out }, &env, &getenv),
         Command::Profiles { file, verbose } => list_profiles(&file, verbose, &getenv),
         Command::Check { file, verbose } => check(&file, verbose, &env, &getenv),
-        Command::Init { pull, file, .. } => match crate::init::write(&file, pull) {
+        Command::Init { pull, file, .. } => match crate::config::init::write(&file, pull) {
             Ok(name) => {
                 println!(
                     "wrote {f}: edit the profile '{name}', then run\n  ftpmirror check -f {f}\n  \

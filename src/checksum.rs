@@ -20,8 +20,8 @@ use crate::manifest;
 use crate::manifest::{Manifest, Record};
 use crate::path::RelPath;
 use crate::plan::{Direction, Plan, PlanOpts};
-use crate::progress::Progress;
 use crate::remote::{HashCommand, Pool};
+use crate::report::progress::Progress;
 use crate::tree::{Kind, Tree};
 
 /// The files on both sides whose content could decide: files of the same size, or of a

@@ -24,7 +24,7 @@ pub fn install() {
             if let Err(e) = r {
                 eprintln!(
                     "{}",
-                    crate::term::warning(&format!("cannot handle signal {signal}: {e}"))
+                    crate::report::term::warning(&format!("cannot handle signal {signal}: {e}"))
                 );
             }
         }

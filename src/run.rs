@@ -9,20 +9,20 @@ use crate::checksum::{self, Checking, Method};
 use crate::compare::CompareOpts;
 use crate::config::{Config, FileOp, Job, SyncJob};
 use crate::error::{Error, Exit};
-use crate::event::Event;
 use crate::exec::Executor;
-use crate::filter::Filter;
-use crate::local;
 use crate::manifest;
 use crate::path::RelPath;
 use crate::plan::Op;
 use crate::plan::{Direction, Plan, PlanOpts, guard, plan_with};
-use crate::progress::Progress;
 use crate::remote::lock::{RemoteLock, Taken};
 use crate::remote::{self, Pool, clock, walk::walk};
 use crate::report::Report;
-use crate::runlog::RunLog;
-use crate::summary;
+use crate::report::event::Event;
+use crate::report::progress::Progress;
+use crate::report::runlog::RunLog;
+use crate::report::summary;
+use crate::scan::filter::Filter;
+use crate::scan::local;
 use crate::tree::{Kind, Precision, Tree};
 use std::collections::BTreeMap;
 
@@ -32,10 +32,10 @@ pub fn run(cfg: &Config) -> Exit {
     let log = match RunLog::open(
         cfg.output.log_file.as_deref(),
         cfg.profile.as_deref(),
-        cfg.output.log_format == crate::cli::LogFormat::Json,
+        cfg.output.log_format == crate::config::cli::LogFormat::Json,
     ) {
         Ok(log) => log,
-        Err(e) => return crate::term::fail(Exit::Usage, &e),
+        Err(e) => return crate::report::term::fail(Exit::Usage, &e),
     };
     let mut progress = Progress::new(&cfg.output, log);
     progress.log(&start_line(cfg));
@@ -203,7 +203,7 @@ fn file_op(cfg: &Config, op: &FileOp, progress: &mut Progress) -> Result<Report,
         )));
     }
     let pool = connect(cfg, progress)?;
-    let result = crate::fileop::run(cfg, &pool, op);
+    let result = crate::exec::fileop::run(cfg, &pool, op);
     pool.close();
     let line = result.map_err(Error::partial)?;
     progress.log(&line);
@@ -697,7 +697,7 @@ fn case_probe(pool: &Pool, remote_tree: &Tree, t: &guard::CaseTwin) -> String {
 fn apply_chmod(
     pool: &Pool,
     job: &SyncJob,
-    modes: crate::chmod::Chmod,
+    modes: crate::exec::chmod::Chmod,
     files: &[RelPath],
     dirs: &[RelPath],
     done: crate::exec::Chmodded,
@@ -727,7 +727,7 @@ fn apply_chmod(
         if job.direction == Direction::Pull {
             for p in paths {
                 let local = p.to_local(&job.local);
-                if let Err(e) = crate::chmod::set_local(&local, mode) {
+                if let Err(e) = crate::exec::chmod::set_local(&local, mode) {
                     progress.warn(&format!("cannot chmod {}: {e}", local.display()));
                 }
             }

@@ -6,9 +6,9 @@ use std::sync::{Condvar, Mutex};
 
 use super::listing::{Listed, ListedKind, Size};
 use super::{Failure, Pool, Redo, Session, Step, StepError, describe, escape};
-use crate::event::Event;
-use crate::filter::Filter;
 use crate::path::{RelPath, check_server_name};
+use crate::report::event::Event;
+use crate::scan::filter::Filter;
 use crate::tree::{Entry, Problem, Tree};
 
 struct Queue {

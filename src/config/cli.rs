@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::options::{ConnArgs, OutputArgs, SyncArgs};
-use crate::term::ColorChoice;
+pub use crate::config::options::{ConnArgs, OutputArgs, SyncArgs};
+use crate::report::term::ColorChoice;
 
 /// `--version`: the version and the TLS backend.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (TLS: rustls 0.23, ring)");
@@ -291,7 +291,7 @@ mod tests {
     /// Every `ftpmirror ...` command shown in the README's code blocks parses with the real CLI.
     #[test]
     fn readme_commands_parse() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let mut in_code = false;
         let mut checked = 0;
         for line in readme.lines() {

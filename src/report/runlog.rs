@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::event::Event;
 use crate::remote::escape;
+use crate::report::event::Event;
 
 pub struct RunLog {
     file: Option<File>,

@@ -65,7 +65,7 @@ fn rate(s: &str) -> Result<Option<u64>, String> {
     if s.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let n = crate::limits::parse_size(s).map_err(|_| {
+    let n = crate::scan::limits::parse_size(s).map_err(|_| {
         format!("'{s}' is not a rate such as 512k or 4M (bytes per second), or off")
     })?;
     Ok((n > 0).then_some(n))

@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use walkdir::WalkDir;
 
-use crate::filter::Filter;
 use crate::path::RelPath;
+use crate::scan::filter::Filter;
 use crate::tree::{Entry, Mtime, Precision, Problem, Tree};
 
 /// Scans `root`, leaving out what `filter` excludes (excluded directories are not entered).

@@ -24,9 +24,9 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::de::{self, Deserializer, Visitor};
 
-use crate::bwlimit::Schedule;
-use crate::chmod::Chmod;
-use crate::cli::{LogFormat, TlsMode, parse_duration};
+use crate::config::cli::{LogFormat, TlsMode, parse_duration};
+use crate::exec::bwlimit::Schedule;
+use crate::exec::chmod::Chmod;
 use crate::plan::MaxDelete;
 
 /// What a profile's values need to become flag values: `${VAR}` replaced, paths resolved.
@@ -101,19 +101,19 @@ options! {
     }
     SyncArgs {
     /// Only files of at least SIZE: 512, 100k, 4M, 1G (base 1024).
-    #[arg(help_heading = "What to sync", long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    #[arg(help_heading = "What to sync", long, value_name = "SIZE", value_parser = crate::scan::limits::parse_size)]
     #[key(default, deserialize_with = "de_size")]
     min_size: Option<u64> => value(u64),
     /// Only files of at most SIZE.
-    #[arg(help_heading = "What to sync", long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    #[arg(help_heading = "What to sync", long, value_name = "SIZE", value_parser = crate::scan::limits::parse_size)]
     #[key(default, deserialize_with = "de_size")]
     max_size: Option<u64> => value(u64),
     /// Only files modified at least AGE ago: 5m (skip files still being written), 2h, 7d.
-    #[arg(help_heading = "What to sync", long, value_name = "AGE", value_parser = crate::limits::parse_age)]
+    #[arg(help_heading = "What to sync", long, value_name = "AGE", value_parser = crate::scan::limits::parse_age)]
     #[key(default, deserialize_with = "de_age")]
     min_age: Option<Duration> => value(Duration),
     /// Only files modified at most AGE ago: 30d, 1w, 6M, 1y.
-    #[arg(help_heading = "What to sync", long, value_name = "AGE", value_parser = crate::limits::parse_age)]
+    #[arg(help_heading = "What to sync", long, value_name = "AGE", value_parser = crate::scan::limits::parse_age)]
     #[key(default, deserialize_with = "de_age")]
     max_age: Option<Duration> => value(Duration),
     /// Print the plan and change nothing.
@@ -182,9 +182,9 @@ options! {
     allow_empty_source: bool => switch(bool),
     /// Bytes per second for all transfers together: 512k, 4M (base 1024), off, or a
     /// timetable of local times, "08:00,512k 19:00,off".
-    #[arg(help_heading = "Transfers", long, value_name = "RATE", value_parser = crate::bwlimit::Schedule::parse)]
+    #[arg(help_heading = "Transfers", long, value_name = "RATE", value_parser = crate::exec::bwlimit::Schedule::parse)]
     #[key(default, deserialize_with = "de_bwlimit")]
-    bwlimit: Option<crate::bwlimit::Schedule> => value(Schedule),
+    bwlimit: Option<crate::exec::bwlimit::Schedule> => value(Schedule),
     /// push: upload (and rename into place) files matching GLOB after all others, so that no
     /// page goes live before its assets (repeatable) [default: *.html, *.htm].
     #[arg(help_heading = "Transfers", long, value_name = "GLOB")]
@@ -193,15 +193,15 @@ options! {
     /// Modes for what this run creates or replaces, as rsync: D755,F644 (octal). Sent with
     /// SITE CHMOD on a push, on the temporary name before the rename (a server without it
     /// gets one warning), set locally on a pull.
-    #[arg(help_heading = "Transfers", long, value_name = "SPEC", value_parser = crate::chmod::Chmod::parse)]
+    #[arg(help_heading = "Transfers", long, value_name = "SPEC", value_parser = crate::exec::chmod::Chmod::parse)]
     #[key(default, deserialize_with = "de_chmod")]
-    chmod: Option<crate::chmod::Chmod> => value(Chmod),
+    chmod: Option<crate::exec::chmod::Chmod> => value(Chmod),
     /// Take a lock on the server (the directory .ftpmirror-lock at the remote root) for the
     /// run, so that two runs on other machines never overlap; a held lock exits 4.
     #[arg(help_heading = "Transfers", long)]
     remote_lock: bool => switch(bool),
     /// Take over a remote lock older than AGE (its run died) [default: 1h].
-    #[arg(help_heading = "Transfers", long, value_name = "AGE", value_parser = crate::limits::parse_age, requires = "remote_lock")]
+    #[arg(help_heading = "Transfers", long, value_name = "AGE", value_parser = crate::scan::limits::parse_age, requires = "remote_lock")]
     #[key(default, deserialize_with = "de_age")]
     remote_lock_ttl: Option<Duration> => value(Duration),
     /// Upload straight to the final name instead of a temporary name renamed into place.
@@ -503,11 +503,19 @@ fn de_chmod<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Chmod>, D::Error> 
 }
 
 fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    parsed(d, "a size such as 512k or 4M", crate::limits::parse_size)
+    parsed(
+        d,
+        "a size such as 512k or 4M",
+        crate::scan::limits::parse_size,
+    )
 }
 
 fn de_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    parsed(d, "an age such as 5m, 12h or 30d", crate::limits::parse_age)
+    parsed(
+        d,
+        "an age such as 5m, 12h or 30d",
+        crate::scan::limits::parse_age,
+    )
 }
 
 fn de_time_offset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -613,7 +621,7 @@ mod tests {
     /// The README table under `heading`: the `--flag`s (or `` `key` ``s) of its first column,
     /// and of its `column`-th.
     fn table(heading: &str, column: usize, keys: bool) -> BTreeSet<String> {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let at = readme.find(heading).expect(heading);
         let rows = readme[at..]
             .lines()

@@ -1,19 +1,25 @@
 //! `Config`: everything a run needs, resolved once — from the command line, or from a profile
 //! merged with the command line — before any network call.
 
+pub mod cli;
+pub mod init;
+pub mod netrc;
+pub mod options;
+pub mod profile;
+pub mod url;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{self, ConnArgs, OutputArgs, SyncArgs};
-use crate::filter::Filter;
-use crate::netrc;
 use crate::plan::{Direction, MaxDelete};
 use crate::remote::pool::RetryPolicy;
 use crate::remote::tls::{self, TlsMode, TlsOptions, TlsSetup};
 use crate::remote::{DataMode, Endpoint, Secret};
-use crate::url::FtpUrl;
+use crate::scan::filter::Filter;
+use cli::{ConnArgs, OutputArgs, SyncArgs};
+use url::FtpUrl;
 
 /// Environment variable holding the password when the URL has none.
 pub const PASSWORD_ENV: &str = "FTPMIRROR_PASSWORD";
@@ -46,11 +52,11 @@ pub struct SyncJob {
     /// `--remote-lock`: the TTL after which a held lock is taken over; `None`: no lock.
     pub remote_lock: Option<Duration>,
     /// `--backup-dir`, `--suffix`.
-    pub backup: Option<crate::backup::Backup>,
+    pub backup: Option<crate::exec::backup::Backup>,
     /// `--upload-last`: on a push, files that go after all the others.
     pub upload_last: globset::GlobSet,
     /// `--chmod`: modes for what the run creates or replaces.
-    pub chmod: Option<crate::chmod::Chmod>,
+    pub chmod: Option<crate::exec::chmod::Chmod>,
     /// `-L`: the local scan follows symbolic links (push only).
     pub copy_links: bool,
     /// `--ignore-case`: names match whatever their letter case.
@@ -61,9 +67,9 @@ pub struct SyncJob {
     pub manifest: String,
     pub filter: Filter,
     /// `--bwlimit`: `None`, or a schedule that limits at some time of day.
-    pub bwlimit: Option<crate::bwlimit::Schedule>,
+    pub bwlimit: Option<crate::exec::bwlimit::Schedule>,
     /// `--min-size`, `--max-size`, `--min-age`, `--max-age`.
-    pub limits: crate::limits::Limits,
+    pub limits: crate::scan::limits::Limits,
     /// Delete excluded paths on the destination too: the destination is scanned unfiltered.
     pub delete_excluded: bool,
     pub max_delete: Option<MaxDelete>,
@@ -80,7 +86,7 @@ pub struct Output {
     pub verbose: u8,
     pub log_file: Option<PathBuf>,
     pub summary_json: Option<PathBuf>,
-    pub log_format: crate::cli::LogFormat,
+    pub log_format: crate::config::cli::LogFormat,
     /// `--stats`: a progress line this often where there is no terminal.
     pub stats: Option<Duration>,
 }
@@ -235,7 +241,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
         copy_links: sync.copy_links,
         chmod: sync.chmod,
         upload_last: upload_last(&sync.upload_last)?,
-        backup: crate::backup::Backup::new(sync.backup_dir.clone(), sync.suffix.clone())
+        backup: crate::exec::backup::Backup::new(sync.backup_dir.clone(), sync.suffix.clone())
             .map_err(|e| anyhow::anyhow!(e))?,
         remote_lock: sync
             .remote_lock
@@ -246,7 +252,7 @@ fn sync_job(direction: Direction, local: PathBuf, sync: &SyncArgs) -> Result<Syn
             .unwrap_or_else(|| crate::manifest::DEFAULT_NAME.to_string()),
         filter: Filter::new(&sync.include, &sync.exclude, &sync.exclude_from)?,
         bwlimit: sync.bwlimit.clone().filter(|s| !s.is_off()),
-        limits: crate::limits::Limits {
+        limits: crate::scan::limits::Limits {
             min_size: sync.min_size,
             max_size: sync.max_size,
             min_age: sync.min_age,
@@ -411,7 +417,7 @@ pub fn read_password_file(path: &std::path::Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
+    use crate::config::cli::Cli;
     use clap::Parser;
 
     fn cfg(args: &[&str], env: Option<&str>, netrc: Option<PathBuf>) -> Result<Config> {

@@ -1,15 +1,21 @@
 //! What happened in a run: counts, bytes, failures with their causes; the summary and the
 //! exit code.
 
+pub mod event;
+pub mod progress;
+pub mod runlog;
+pub mod summary;
+pub mod term;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use indicatif::HumanBytes;
 
 use crate::error::Exit;
-use crate::event::{Event, Fault};
 use crate::path::RelPath;
 use crate::plan::Op;
+use crate::report::event::{Event, Fault};
 
 /// An action that failed: "upload a/b: STOR /www/a/b on host:21: 550 ...".
 #[derive(Debug, Clone)]

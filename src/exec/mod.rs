@@ -4,6 +4,11 @@
 //! before directories, deepest first, and none at all if anything failed or any listing was
 //! incomplete.
 
+pub mod backup;
+pub mod bwlimit;
+pub mod chmod;
+pub mod fileop;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -14,7 +19,6 @@ use std::sync::mpsc::Sender;
 use anyhow::{Context, Result};
 
 use crate::config::SyncJob;
-use crate::event::{Event, Fault};
 use crate::interrupt;
 use crate::path::RelPath;
 use crate::plan::guard::{self, Hold};
@@ -23,6 +27,7 @@ use crate::remote::proven::{Batching, Engaged};
 use crate::remote::{
     Carried, CarryState, Failure, Move, Moved, Pool, Renamed, Session, Step, TimeCommand, escape,
 };
+use crate::report::event::{Event, Fault};
 use crate::tree::part_name;
 
 /// A worker's uploads in flight between two of its steps: the finish (mtime and rename) of
@@ -84,11 +89,11 @@ pub struct Executor<'a> {
     /// Without MFMT: whether `MDTM time path` sets mtimes (0 unknown, 1 yes, 2 no).
     mdtm_write: AtomicU8,
     /// `--bwlimit`, shared by every worker.
-    limiter: Option<crate::bwlimit::Limiter>,
+    limiter: Option<crate::exec::bwlimit::Limiter>,
     /// `--upload-last`.
     last: &'a globset::GlobSet,
     /// `--backup-dir`, `--suffix`.
-    backup: Option<&'a crate::backup::Backup>,
+    backup: Option<&'a crate::exec::backup::Backup>,
     /// A rename into place worked in this run: later uploads wait under their temporary
     /// names for the burst of renames at the end of their round.
     renamed_once: AtomicBool,
@@ -141,7 +146,7 @@ impl<'a> Executor<'a> {
             temp_upload: job.temp_upload,
             rename_refused: AtomicBool::new(false),
             mdtm_write: AtomicU8::new(mdtm_write),
-            limiter: job.bwlimit.clone().map(crate::bwlimit::Limiter::new),
+            limiter: job.bwlimit.clone().map(crate::exec::bwlimit::Limiter::new),
             last: &job.upload_last,
             backup: job.backup.as_ref(),
             renamed_once: AtomicBool::new(false),

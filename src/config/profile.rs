@@ -8,9 +8,9 @@ use anyhow::{Result, anyhow, bail};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use crate::cli::{ConnArgs, OutputArgs, SyncArgs};
+use crate::config::cli::{ConnArgs, OutputArgs, SyncArgs};
+use crate::config::options::{self, Keys, Resolve};
 use crate::config::{Request, read_password_file};
-use crate::options::{self, Keys, Resolve};
 use crate::plan::Direction;
 
 /// Environment variable naming the profile file.
@@ -323,7 +323,7 @@ impl ProfileFile {
                     direction.to_string(),
                     k.local.unwrap_or_else(|| "?".into()),
                     k.remote
-                        .map_or_else(|| "?".into(), |r| crate::url::redact(&r)),
+                        .map_or_else(|| "?".into(), |r| crate::config::url::redact(&r)),
                 ]
             })
             .collect()
@@ -415,8 +415,11 @@ mod tests {
     fn flags(args: &[&str]) -> Flags {
         use clap::Parser;
         let argv = ["ftpmirror", "run", "x"].iter().chain(args).copied();
-        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
-            crate::cli::Command::Run {
+        match crate::config::cli::Cli::try_parse_from(argv)
+            .unwrap()
+            .command
+        {
+            crate::config::cli::Command::Run {
                 sync, conn, out, ..
             } => Flags { sync, conn, out },
             _ => unreachable!(),
@@ -612,7 +615,7 @@ profiles:
             assert!(e.contains(&format!("did you mean '{key}'?")), "{typo}: {e}");
         }
         // And every key of the option table, with its last letter but one left out.
-        for key in crate::options::key_names() {
+        for key in crate::config::options::key_names() {
             let mut typo: Vec<char> = key.chars().collect();
             typo.remove(typo.len() - 2);
             let typo: String = typo.into_iter().collect();

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::config::url::FtpUrl;
 use crate::config::{Config, FileOp};
 use crate::remote::{Pool, Session, TimeCommand, escape};
 use crate::tree::part_name;
-use crate::url::FtpUrl;
 
 /// Runs `op` on the pool's root path (the URL's path). Returns a line for `-v`.
 pub fn run(cfg: &Config, pool: &Pool, op: &FileOp) -> Result<String> {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Output;
-use crate::event::Event;
-use crate::runlog::RunLog;
-use crate::term;
+use crate::report::event::Event;
+use crate::report::runlog::RunLog;
+use crate::report::term;
 
 pub struct Progress {
     quiet: bool,
