@@ -391,6 +391,21 @@ mod merge {
         }
     }
 
+    /// The key's values made flag values by `f`, then the flags'.
+    fn resolved<T: Clone>(
+        key: Option<Vec<String>>,
+        flag: &[T],
+        f: impl Fn(&str) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = key
+            .unwrap_or_default()
+            .iter()
+            .map(|k| f(k))
+            .collect::<Result<Vec<T>>>()?;
+        out.extend(flag.iter().cloned());
+        Ok(out)
+    }
+
     pub mod list {
         use super::*;
         pub fn over(mine: Option<Vec<String>>, d: Option<Vec<String>>) -> Option<Vec<String>> {
@@ -401,12 +416,7 @@ mod merge {
             key: Option<Vec<String>>,
             ctx: &dyn Resolve,
         ) -> Result<Vec<String>> {
-            let mut out = Vec::new();
-            for k in key.unwrap_or_default() {
-                out.push(ctx.text(&k)?);
-            }
-            out.extend(flag.iter().cloned());
-            Ok(out)
+            resolved(key, flag, |k| ctx.text(k))
         }
     }
 
@@ -418,12 +428,7 @@ mod merge {
             key: Option<Vec<String>>,
             ctx: &dyn Resolve,
         ) -> Result<Vec<PathBuf>> {
-            let mut out = Vec::new();
-            for k in key.unwrap_or_default() {
-                out.push(ctx.path(&k)?);
-            }
-            out.extend(flag.iter().cloned());
-            Ok(out)
+            resolved(key, flag, |k| ctx.path(k))
         }
     }
 
