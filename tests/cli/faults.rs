@@ -461,16 +461,21 @@ fn a_download_cut_short_with_226_is_retried_and_never_replaces_the_old_file() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     write(&local, "data.bin", b"old local version");
-    let l = local.to_str().unwrap();
 
     // No fault armed yet: a plain pull works; then the old file goes back for the faults.
-    let out = run_in(home.path(), &["pull", "--retries", "0", &srv.url(), l], &[]);
-    out.assert_code(0);
+    Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--retries", "0"])
+        .expect_code(0);
     write(&local, "data.bin", b"old local version");
 
     srv.behaviour().cut_retr.store(1, Ordering::SeqCst);
-    let out = run_in(home.path(), &["pull", "--retries", "0", &srv.url(), l], &[]);
-    out.assert_code(1);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--retries", "0"])
+        .expect_code(1);
     assert!(
         out.stderr
             .contains("returned 50000 bytes but the listing said 100000"),
@@ -484,12 +489,11 @@ fn a_download_cut_short_with_226_is_retried_and_never_replaces_the_old_file() {
     assert!(!local.join(".data.bin.ftpmirror-part").exists());
 
     srv.behaviour().cut_retr.store(1, Ordering::SeqCst);
-    let out = run_in(
-        home.path(),
-        &["pull", "--retry-delay", "10ms", &srv.url(), l],
-        &[],
-    );
-    out.assert_code(0);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--retry-delay", "10ms"])
+        .expect_code(0);
     assert!(out.stderr.contains("retry 1/3"), "{}", out.all());
     assert_eq!(fs::read(local.join("data.bin")).unwrap(), content);
 }
@@ -501,20 +505,21 @@ fn an_upload_dropped_mid_stor_never_touches_the_final_file() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     write(&local, "page.html", &noise(300_000, 4));
-    let l = local.to_str().unwrap();
 
     srv.behaviour().cut_stor.store(1, Ordering::SeqCst);
-    let out = run_in(home.path(), &["push", "--retries", "0", l, &srv.url()], &[]);
-    out.assert_code(1);
+    Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["--retries", "0"])
+        .expect_code(1);
     assert_eq!(srv.file("/page.html").unwrap().0, b"the live page");
 
     srv.behaviour().cut_stor.store(1, Ordering::SeqCst);
-    let out = run_in(
-        home.path(),
-        &["push", "--retry-delay", "10ms", l, &srv.url()],
-        &[],
-    );
-    out.assert_code(0);
+    Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["--retry-delay", "10ms"])
+        .expect_code(0);
     assert_eq!(srv.file("/page.html").unwrap().0, noise(300_000, 4));
     let log = srv.log();
     assert!(
@@ -536,25 +541,22 @@ fn a_listing_reset_half_way_deletes_nothing() {
         write(&local, &format!("file-{i:02}.txt"), b"x");
     }
     write(&local, "local-extra.txt", b"keep");
-    let l = local.to_str().unwrap();
 
     srv.behaviour().reset_list.store(1, Ordering::SeqCst);
-    let out = run_in(
-        home.path(),
-        &["pull", "--delete", "--retries", "0", &srv.url(), l],
-        &[],
-    );
-    out.assert_code(1);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--delete", "--retries", "0"])
+        .expect_code(1);
     assert!(out.stderr.contains("cannot list /"), "{}", out.all());
     assert_eq!(snapshot(&local).len(), 21, "nothing deleted");
 
     srv.behaviour().reset_list.store(1, Ordering::SeqCst);
-    let out = run_in(
-        home.path(),
-        &["pull", "--delete", "--retry-delay", "10ms", &srv.url(), l],
-        &[],
-    );
-    out.assert_code(0);
+    Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--delete", "--retry-delay", "10ms"])
+        .expect_code(0);
     assert!(
         !local.join("local-extra.txt").exists(),
         "deleted once the listing was whole"

@@ -24,11 +24,13 @@ fn an_interrupted_50_mb_download_continues_where_it_stopped() {
     );
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
-    let l = local.to_str().unwrap();
 
     srv.behaviour().cut_retr.store(1, Ordering::SeqCst);
-    let out = run_in(home.path(), &["pull", "--retries", "0", &srv.url(), l], &[]);
-    out.assert_code(1);
+    Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--retries", "0"])
+        .expect_code(1);
     let cut = (SIZE as f64 * 0.4) as usize;
     assert_eq!(
         fs::metadata(local.join(".big.bin.ftpmirror-part"))
@@ -38,7 +40,11 @@ fn an_interrupted_50_mb_download_continues_where_it_stopped() {
     );
     assert!(!local.join("big.bin").exists());
 
-    let dry = run_in(home.path(), &["pull", "--dry-run", &srv.url(), l], &[]);
+    let dry = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--dry-run"])
+        .run();
     assert!(
         dry.stdout
             .contains(&format!("resume at {cut} of {SIZE} bytes")),
@@ -47,8 +53,7 @@ fn an_interrupted_50_mb_download_continues_where_it_stopped() {
     );
 
     let before = srv.traffic().0;
-    let out = run_in(home.path(), &["pull", &srv.url(), l], &[]);
-    out.assert_code(0);
+    Run::new(&srv).home(home.path()).pull(&local).expect_code(0);
     assert_eq!(
         srv.traffic().0 - before,
         SIZE - cut,
@@ -73,11 +78,13 @@ fn an_interrupted_50_mb_upload_continues_where_it_stopped() {
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
     write(&local, "big.bin", &content);
-    let l = local.to_str().unwrap();
 
     srv.behaviour().cut_stor.store(1, Ordering::SeqCst);
-    let out = run_in(home.path(), &["push", "--retries", "0", l, &srv.url()], &[]);
-    out.assert_code(1);
+    Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["--retries", "0"])
+        .expect_code(1);
     assert!(
         srv.file("/big.bin").is_none(),
         "the final name is untouched"
@@ -90,8 +97,7 @@ fn an_interrupted_50_mb_upload_continues_where_it_stopped() {
     assert!((SIZE * 2 / 5..SIZE).contains(&kept), "{kept}");
 
     let before = srv.traffic().1;
-    let out = run_in(home.path(), &["push", l, &srv.url()], &[]);
-    out.assert_code(0);
+    Run::new(&srv).home(home.path()).push(&local).expect_code(0);
     assert_eq!(
         srv.traffic().1 - before,
         SIZE - kept,
@@ -117,30 +123,40 @@ fn no_continue_starts_over_and_delete_clears_leftovers() {
     );
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
-    let l = local.to_str().unwrap();
     srv.behaviour().cut_retr.store(1, Ordering::SeqCst);
     assert_eq!(
-        run_in(home.path(), &["pull", "--retries", "0", &srv.url(), l], &[]).code,
+        Run::new(&srv)
+            .home(home.path())
+            .pull(&local)
+            .args(["--retries", "0"])
+            .run()
+            .code,
         1
     );
     assert!(local.join(".a.bin.ftpmirror-part").exists());
 
     let before = srv.traffic().0;
-    let out = run_in(home.path(), &["pull", "--no-continue", &srv.url(), l], &[]);
-    out.assert_code(0);
+    Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--no-continue"])
+        .expect_code(0);
     assert_eq!(srv.traffic().0 - before, content.len(), "started over");
     assert!(fs::read(local.join("a.bin")).unwrap() == content);
 
     // A leftover part of a file that is no longer transferred goes with --delete.
     write(&local, ".gone.bin.ftpmirror-part", b"stale");
-    let out = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+    let out = Run::new(&srv).home(home.path()).pull(&local).run();
     assert!(
         local.join(".gone.bin.ftpmirror-part").exists(),
         "kept without --delete: {}",
         out.all()
     );
-    let out = run_in(home.path(), &["pull", "--delete", &srv.url(), l], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--delete"])
+        .expect_code(0);
     assert!(
         !local.join(".gone.bin.ftpmirror-part").exists(),
         "{}",

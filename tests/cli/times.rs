@@ -31,9 +31,11 @@ fn pull_keeps_the_second_and_finds_the_list_time_zone() {
     srv.put_file("a.txt", b"version 1", when);
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
-    let l = local.to_str().unwrap();
-    let out = run_in(home.path(), &["pull", "-v", &srv.url(), l], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["-v"])
+        .expect_code(0);
     assert!(
         out.stdout
             .contains("LIST times are UTC+02:00 (detected from the MDTM of a.txt)"),
@@ -46,7 +48,7 @@ fn pull_keeps_the_second_and_finds_the_list_time_zone() {
         "to the second, from MDTM"
     );
 
-    let again = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+    let again = Run::new(&srv).home(home.path()).pull(&local).run();
     assert!(
         again.actions("download").is_empty(),
         "the offset is applied: {}",
@@ -55,7 +57,7 @@ fn pull_keeps_the_second_and_finds_the_list_time_zone() {
 
     // Same size, older on the server (a restored version): caught.
     srv.put_file("a.txt", b"version 0", at(1_763_000_000));
-    let out = run_in(home.path(), &["pull", &srv.url(), l], &[]);
+    let out = Run::new(&srv).home(home.path()).pull(&local).run();
     assert_eq!(out.actions("download"), ["a.txt"], "{}", out.all());
     assert_eq!(fs::read(local.join("a.txt")).unwrap(), b"version 0");
 }
@@ -69,9 +71,11 @@ fn push_sets_times_with_mdtm_where_mfmt_is_missing() {
     write(&local, "old.txt", b"x");
     write(&local, "page.html", b"same size A");
     touch(&local, "page.html", -86_400);
-    let l = local.to_str().unwrap();
-    let out = run_in(home.path(), &["push", "-v", l, &srv.url()], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["-v"])
+        .expect_code(0);
     assert!(
         out.stdout.contains("setting mtimes with MDTM: yes"),
         "{}",
@@ -82,14 +86,14 @@ fn push_sets_times_with_mdtm_where_mfmt_is_missing() {
         secs(mtime(&local, "page.html"))
     );
 
-    let again = run_in(home.path(), &["push", l, &srv.url()], &[]);
+    let again = Run::new(&srv).home(home.path()).push(&local).run();
     assert!(again.actions("upload").is_empty(), "{}", again.all());
 
     // An edit that keeps the size and moves the mtime back: caught, because the server's
     // copy carries the old local mtime, not the upload time.
     write(&local, "page.html", b"same size B");
     touch(&local, "page.html", -2 * 86_400);
-    let out = run_in(home.path(), &["push", l, &srv.url()], &[]);
+    let out = Run::new(&srv).home(home.path()).push(&local).run();
     assert_eq!(out.actions("upload"), ["page.html"], "{}", out.all());
     assert_eq!(srv.file("/page.html").unwrap().0, b"same size B");
 }
@@ -106,14 +110,16 @@ fn a_date_only_listing_does_not_hide_a_same_size_edit() {
         write(&local, &format!("p{i:02}.html"), b"<p>same size A</p>");
         set_mtime(&local, &format!("p{i:02}.html"), jan_24);
     }
-    let l = local.to_str().unwrap();
-    let first = run_in(home.path(), &["push", l, &srv.url()], &[]);
-    first.assert_code(0);
+    let first = Run::new(&srv).home(home.path()).push(&local).expect_code(0);
     assert_eq!(first.actions("upload").len(), 40, "{}", first.all());
 
     // Unchanged: every time is a tie at day precision, and MDTM says they are equal.
     let log_before = srv.log().len();
-    let again = run_in(home.path(), &["push", "-v", l, &srv.url()], &[]);
+    let again = Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["-v"])
+        .run();
     assert!(again.actions("upload").is_empty(), "{}", again.all());
     assert!(
         again.stdout.contains(
@@ -142,8 +148,7 @@ fn a_date_only_listing_does_not_hide_a_same_size_edit() {
     // Same size, one day earlier (as `cp -p` from a backup leaves it): caught.
     write(&local, "p07.html", b"<p>same size B</p>");
     set_mtime(&local, "p07.html", at(1_706_097_600 - 86_400));
-    let out = run_in(home.path(), &["push", l, &srv.url()], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv).home(home.path()).push(&local).expect_code(0);
     assert_eq!(out.actions("upload"), ["p07.html"], "{}", out.all());
     assert_eq!(srv.file("/p07.html").unwrap().0, b"<p>same size B</p>");
 }
@@ -157,14 +162,11 @@ fn a_pull_asks_mdtm_where_the_listing_shows_a_date_only() {
     srv.put_file("b.txt", b"unchanged", jan_24);
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
-    let l = local.to_str().unwrap();
-    let first = run_in(home.path(), &["pull", &srv.url(), l], &[]);
-    first.assert_code(0);
+    Run::new(&srv).home(home.path()).pull(&local).expect_code(0);
     assert_eq!(secs(mtime(&local, "a.txt")), secs(jan_24));
 
     srv.put_file("a.txt", b"version 2", at(1_706_097_600 + 5 * 3600));
-    let out = run_in(home.path(), &["pull", &srv.url(), l], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv).home(home.path()).pull(&local).expect_code(0);
     assert_eq!(out.actions("download"), ["a.txt"], "{}", out.all());
     assert_eq!(fs::read(local.join("a.txt")).unwrap(), b"version 2");
     assert_eq!(secs(mtime(&local, "a.txt")), 1_706_097_600 + 5 * 3600);
@@ -178,9 +180,11 @@ fn without_mdtm_write_an_unchanged_tree_still_converges() {
     let local = home.path().join("l");
     write(&local, "seed.txt", b"s");
     write(&local, "new.txt", b"new");
-    let l = local.to_str().unwrap();
-    let out = run_in(home.path(), &["push", "-v", l, &srv.url()], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["-v"])
+        .expect_code(0);
     assert!(
         out.stdout.contains("setting mtimes with MDTM: no"),
         "{}",
@@ -191,7 +195,7 @@ fn without_mdtm_write_an_unchanged_tree_still_converges() {
         "{}",
         out.all()
     );
-    let again = run_in(home.path(), &["push", l, &srv.url()], &[]);
+    let again = Run::new(&srv).home(home.path()).push(&local).run();
     assert!(again.actions("upload").is_empty(), "{}", again.all());
 }
 
@@ -206,9 +210,11 @@ fn a_first_push_where_mtimes_cannot_be_set_says_so_once_under_v() {
     for i in 0..12 {
         write(&local, &format!("f{i}.txt"), format!("file {i}").as_bytes());
     }
-    let l = local.to_str().unwrap();
-    let out = run_in(home.path(), &["push", "-v", "-j", "4", l, &srv.url()], &[]);
-    out.assert_code(0);
+    let out = Run::new(&srv)
+        .home(home.path())
+        .push(&local)
+        .args(["-v", "-j", "4"])
+        .expect_code(0);
     assert_eq!(
         out.stdout.matches("setting mtimes with MDTM: no").count(),
         1,
@@ -238,14 +244,13 @@ fn time_offset_by_hand_where_mdtm_is_missing() {
     );
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("l");
-    let l = local.to_str().unwrap();
     assert_eq!(
-        run_in(
-            home.path(),
-            &["pull", "--time-offset", "+02:00", &srv.url(), l],
-            &[]
-        )
-        .code,
+        Run::new(&srv)
+            .home(home.path())
+            .pull(&local)
+            .args(["--time-offset", "+02:00"])
+            .run()
+            .code,
         0
     );
     let diff = secs(mtime(&local, "a.txt")).abs_diff(secs(srv.file("/a.txt").unwrap().1));
@@ -253,17 +258,17 @@ fn time_offset_by_hand_where_mdtm_is_missing() {
         diff < 60,
         "LIST minute precision, shifted to UTC: off by {diff} s"
     );
-    let again = run_in(
-        home.path(),
-        &["pull", "--time-offset", "+02:00", &srv.url(), l],
-        &[],
-    );
+    let again = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--time-offset", "+02:00"])
+        .run();
     assert!(again.actions("download").is_empty(), "{}", again.all());
-    let wrong = run_in(
-        home.path(),
-        &["pull", "--time-offset", "-05:00", &srv.url(), l],
-        &[],
-    );
+    let wrong = Run::new(&srv)
+        .home(home.path())
+        .pull(&local)
+        .args(["--time-offset", "-05:00"])
+        .run();
     assert_eq!(
         wrong.actions("download"),
         ["a.txt"],
