@@ -135,6 +135,13 @@ fn delay_line(
             Ok(0) | Err(_) => 0,
             Ok(n) => n,
         };
+        // The proxy ends the server's TCP connection, so its kernel's ACKs are the ones the
+        // server waits on. FTPMIRROR_BENCH_QUICKACK=1 acknowledges at once, as a client does
+        // that sets TCP_QUICKACK on its data connections (ftpmirror on Linux); without it,
+        // the proxy delays ACKs as the kernel does by default.
+        if std::env::var_os("FTPMIRROR_BENCH_QUICKACK").is_some() {
+            let _ = socket2::SockRef::from(&from).set_tcp_quickack(true);
+        }
         let due = Instant::now() + delay;
         if n == 0 {
             let _ = tx.send((due, None));

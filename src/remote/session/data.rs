@@ -107,12 +107,28 @@ impl Read for Data {
             Data::Pending(..) => Err(io::Error::other("TLS not started on the data connection")),
             // A server that closes the socket without TLS's close_notify: the end of the
             // data all the same; sizes and the final reply are checked by the caller.
-            Data::Tls(t) => match t.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-                other => other,
-            },
+            Data::Tls(t) => {
+                quick_ack(&t.sock);
+                match t.read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                    other => other,
+                }
+            }
         }
     }
+}
+
+/// Acknowledges what arrives at once rather than up to 40 ms later. After the TLS
+/// handshake's back and forth, Linux delays its ACKs (hoping to send them with data we never
+/// send), while a server that leaves Nagle on for its data connections (pure-ftpd) holds its
+/// close_notify until the data before it is acknowledged: measured, that is 40 ms on every
+/// listing and download over FTPS, about two round trips at 20 ms. Reset by the kernel, so
+/// set before each read.
+fn quick_ack(sock: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = socket2::SockRef::from(sock).set_tcp_quickack(true);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = sock;
 }
 
 impl Write for Data {
@@ -238,6 +254,22 @@ mod tests {
 
     fn reply(text: &str) -> Response {
         Response::new(Status::from(0), text.as_bytes().to_vec())
+    }
+
+    /// Before each read of a TLS data connection the socket is told to ACK at once (see
+    /// `quick_ack`); over TLS to pure-ftpd on loopback this took a no-change push of 41
+    /// directories from 0.52 s to 0.04 s.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_data_socket_acknowledges_at_once() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _peer = l.accept().unwrap();
+        let opt = || socket2::SockRef::from(&sock).tcp_quickack().unwrap();
+        socket2::SockRef::from(&sock).set_tcp_quickack(false).unwrap();
+        assert!(!opt());
+        quick_ack(&sock);
+        assert!(opt());
     }
 
     #[test]
