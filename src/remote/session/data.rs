@@ -266,7 +266,9 @@ mod tests {
         let sock = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let _peer = l.accept().unwrap();
         let opt = || socket2::SockRef::from(&sock).tcp_quickack().unwrap();
-        socket2::SockRef::from(&sock).set_tcp_quickack(false).unwrap();
+        socket2::SockRef::from(&sock)
+            .set_tcp_quickack(false)
+            .unwrap();
         assert!(!opt());
         quick_ack(&sock);
         assert!(opt());
