@@ -883,3 +883,36 @@ fn too_many_connections_shrinks_the_pool_and_finishes() {
     assert!(out.stderr.contains("421"), "{}", out.all());
     assert_eq!(fs::read(local.join("d2/f11.bin")).unwrap(), noise(2011, 11));
 }
+
+/// FEAT is asked once a run: the sessions after the first take its answer (it only informs,
+/// RFC 2389), and each still sends what sets its own state (TYPE I, OPTS UTF8 ON).
+#[test]
+fn feat_is_asked_once_a_run_not_once_a_session() {
+    let srv = Scripted::start(Behaviour {
+        epsv: true,
+        feat: vec!["SIZE", "MDTM", "MFMT", "UTF8", "REST STREAM", "EPSV"],
+        data_delay: Duration::from_millis(5),
+        ..Behaviour::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    for i in 0..16 {
+        write(
+            &local,
+            &format!("d{}/f{i}.bin", i % 4),
+            &noise(40_000, i as u64),
+        );
+    }
+    Run::new(&srv)
+        .push(&local)
+        .args(["-j", "4"])
+        .expect_code(0)
+        .expect_uploaded(16);
+    let log = srv.log();
+    let count = |c: &str| log.iter().filter(|l| l.as_str() == c).count();
+    let sessions = count("TYPE I");
+    assert!(sessions > 1, "several sessions: {log:?}");
+    assert_eq!(count("FEAT"), 1, "{log:?}");
+    assert_eq!(count("OPTS UTF8 ON"), sessions, "{log:?}");
+    assert_eq!(srv.file("/d3/f15.bin").unwrap().0, noise(40_000, 15));
+}

@@ -86,8 +86,14 @@ impl Session {
             let msg = format!("{label}: TYPE I failed: {}", describe(&e));
             Failure::ftp(Step::Connect, msg, &e)
         })?;
-        let caps = match ctl.command("FEAT", &[211]) {
-            Ok(r) => Caps::from_feat(&r),
+        // FEAT only informs (RFC 2389), and the run's first session has asked it already:
+        // later sessions take its answer and save the round trip.
+        let known = ep.learned.probed.get().cloned();
+        let caps = match known.map_or_else(
+            || ctl.command("FEAT", &[211]).map(|r| Caps::from_feat(&r)),
+            Ok,
+        ) {
+            Ok(caps) => caps,
             // No FEAT, or a reply that is not a FEAT reply: assume nothing, probe later.
             Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => Caps::default(),
             Err(e) => {
