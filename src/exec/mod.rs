@@ -423,12 +423,7 @@ impl<'a> Executor<'a> {
                 {
                     let _ = s.remove_file(temp);
                 }
-                let e = Failure::io(
-                    Step::Rename,
-                    "interrupted before its rename into place".into(),
-                    false,
-                );
-                self.done(a.op, &a.path, 0, Err(e));
+                self.done(a.op, &a.path, 0, Err(stopped_before_rename()));
             }
             return;
         }
@@ -496,19 +491,9 @@ impl<'a> Executor<'a> {
         }
         if interrupt::requested() {
             // A stop leaves every final name as it was; the temporary files go.
-            if let Ok(mut s) = self.pool.take() {
-                for p in &waiting {
-                    if s.broken {
-                        break;
-                    }
-                    let _ = s.remove_file(&p.temp);
-                }
-                self.pool.give(s);
-            }
+            self.remove_temps(waiting.iter().map(|p| p.temp.as_str()));
             for p in waiting {
-                let msg = "interrupted before its rename into place".to_string();
-                let e = Failure::io(Step::Rename, msg, false);
-                self.done(Op::Upload, &p.action.path, 0, Err(e));
+                self.done(Op::Upload, &p.action.path, 0, Err(stopped_before_rename()));
             }
             return;
         }
@@ -634,17 +619,22 @@ impl<'a> Executor<'a> {
                 escape(&first.target)
             ));
         }
-        if let Ok(mut s) = self.pool.take() {
-            for (p, _) in &refused {
-                if s.broken {
-                    break;
-                }
-                let _ = s.remove_file(&p.temp);
-            }
-            self.pool.give(s);
-        }
+        self.remove_temps(refused.iter().map(|(p, _)| p.temp.as_str()));
         let again: Vec<Action> = refused.into_iter().map(|(p, _)| p.action).collect();
         self.run(&again.iter().collect::<Vec<_>>());
+    }
+
+    /// Removes temporary uploads on one session, as far as it lasts: best effort, since what
+    /// is left is set aside by name from every tree and taken again by the next run.
+    fn remove_temps<'t>(&self, temps: impl IntoIterator<Item = &'t str>) {
+        let Ok(mut s) = self.pool.take() else { return };
+        for t in temps {
+            if s.broken {
+                break;
+            }
+            let _ = s.remove_file(t);
+        }
+        self.pool.give(s);
     }
 
     /// Sends a waiting upload's finish on its own, as `Session::finish_upload` does.
@@ -984,6 +974,12 @@ impl<'a> Executor<'a> {
         }
         result
     }
+}
+
+/// An upload stored whole but not put in place, because a stop came first.
+fn stopped_before_rename() -> anyhow::Error {
+    let msg = "interrupted before its rename into place".to_string();
+    Failure::io(Step::Rename, msg, false)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
