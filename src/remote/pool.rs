@@ -341,9 +341,7 @@ impl Pool {
     /// Logs out of every idle session.
     pub fn close(&self) {
         let sessions = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
-        for s in sessions {
-            s.quit();
-        }
+        Session::quit_all(sessions);
     }
 }
 

@@ -10,7 +10,7 @@
 //! | kind | what goes in one write | starts |
 //! |---|---|---|
 //! | [`Batching::WithCommand`] | EPSV and the one data command it is for (MLSD, LIST, RETR, STOR), with a CWD or MDTM before them | on, where FEAT lists EPSV: one data setup, used at once, is safe on both kinds of server |
-//! | [`Batching::AfterTransfer`] | MFMT, RNFR and RNTO after a transfer's 226; a deploy's rename into place with its SITE CHMOD (one rename to a write) | on: commands without data connections, answered in order by any RFC 959 server |
+//! | [`Batching::AfterTransfer`] | MFMT, RNFR and RNTO after a transfer's 226; a deploy's rename into place with its SITE CHMOD (one rename to a write); TYPE I and FEAT or OPTS UTF8 ON behind PASS, and PBSZ with PROT (told apart by code: an asynchronous server may answer a command behind PASS first) | on: commands without data connections, answered in order by any RFC 959 server; replies that never come turn it off |
 //! | [`Batching::Ahead`] | the next listing's EPSV and MLSD/LIST while this listing's data is still to come | unknown: one session tries it once, where an anomaly costs only a redo; it is on once that listing came back whole |
 //! | [`Batching::Carried`] | an upload's MFMT, RNFR and RNTO ahead of the next upload's EPSV and STOR | unknown: one session tries it once; it is on once that finish came back as successes |
 //! | [`Batching::Queries`] | up to 32 SIZE or MDTM commands: files whose listing gave no exact size, or a time too coarse to compare | unknown: the first batch is the trial; it is on once every reply came back in order as 213 or 550 |

@@ -125,7 +125,16 @@ fn worker(
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Found {
     let mut found = Found::default();
-    let mut session: Option<Session> = None;
+    // Logged in before there is work: while the first session lists the root, the others
+    // connect, so the root's subdirectories do not wait on a login each. Whichever worker
+    // gets the run's first session (already logged in) takes the root.
+    let mut session: Option<Session> = match pool.take() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            retire(queue, ready, None, &e, &mut found);
+            return found;
+        }
+    };
     // A directory taken from the queue early, its listing commands sent with the previous
     // listing's: listed next, on the same session.
     let mut next: Option<RelPath> = None;
@@ -157,20 +166,7 @@ fn worker(
             match pool.take() {
                 Ok(s) => session = Some(s),
                 Err(e) => {
-                    // Put the directory back for a worker that has a session, unless none do.
-                    let mut q = queue.lock().unwrap();
-                    q.in_flight -= 1;
-                    q.workers -= 1;
-                    if q.workers == 0 {
-                        found.unreadable.push((dir, format!("{e:#}")));
-                        let rest: Vec<_> = q.dirs.drain(..).collect();
-                        for d in rest {
-                            found.unreadable.push((d, format!("{e:#}")));
-                        }
-                    } else {
-                        q.dirs.push_back(dir);
-                    }
-                    ready.notify_all();
+                    retire(queue, ready, Some(dir), &e, &mut found);
                     return found;
                 }
             }
@@ -195,6 +191,29 @@ fn worker(
         pool.give(s);
     }
     found
+}
+
+/// A worker without a session leaves the walk: its directory, if it holds one, goes back
+/// for a worker that has a session; if none is left, everything queued is unreadable.
+fn retire(
+    queue: &Mutex<Queue>,
+    ready: &Condvar,
+    dir: Option<RelPath>,
+    e: &anyhow::Error,
+    found: &mut Found,
+) {
+    let mut q = queue.lock().unwrap();
+    q.workers -= 1;
+    if let Some(d) = dir {
+        q.in_flight -= 1;
+        q.dirs.push_front(d);
+    }
+    if q.workers == 0 {
+        for d in q.dirs.drain(..) {
+            found.unreadable.push((d, format!("{e:#}")));
+        }
+    }
+    ready.notify_all();
 }
 
 /// Lists `dir`, records its entries, and returns its subdirectories.

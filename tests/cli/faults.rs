@@ -885,13 +885,16 @@ fn too_many_connections_shrinks_the_pool_and_finishes() {
 }
 
 /// FEAT is asked once a run: the sessions after the first take its answer (it only informs,
-/// RFC 2389), and each still sends what sets its own state (TYPE I, OPTS UTF8 ON).
+/// RFC 2389), and each still sends what sets its own state (TYPE I, OPTS UTF8 ON), in the
+/// same write as PASS. The other sessions log in while the first lists the root, and each
+/// says QUIT at the end.
 #[test]
 fn feat_is_asked_once_a_run_not_once_a_session() {
     let srv = Scripted::start(Behaviour {
         epsv: true,
         feat: vec!["SIZE", "MDTM", "MFMT", "UTF8", "REST STREAM", "EPSV"],
         data_delay: Duration::from_millis(5),
+        hold_root_for_logins: 4,
         ..Behaviour::default()
     });
     let home = tempfile::tempdir().unwrap();
@@ -915,4 +918,50 @@ fn feat_is_asked_once_a_run_not_once_a_session() {
     assert_eq!(count("FEAT"), 1, "{log:?}");
     assert_eq!(count("OPTS UTF8 ON"), sessions, "{log:?}");
     assert_eq!(srv.file("/d3/f15.bin").unwrap().0, noise(40_000, 15));
+    assert_eq!(
+        srv.logins_at_root(),
+        Some(4),
+        "all four logged in during the root's listing"
+    );
+    assert_eq!(count("QUIT"), 4, "{log:?}");
+    // Each session's TYPE I came in the same write as the command before it in that
+    // session, its PASS.
+    let along = srv.pipelined();
+    let types: Vec<usize> = (0..log.len()).filter(|&i| log[i] == "TYPE I").collect();
+    assert!(
+        types.iter().all(|i| along.contains(i)),
+        "{types:?} {along:?}"
+    );
+}
+
+/// A server that drops what came with PASS: the replies never come, so batching after the
+/// login goes off for the run and the session is set up again, one command at a time.
+#[test]
+fn commands_lost_behind_pass_are_sent_again_one_at_a_time() {
+    let srv = Scripted::start(Behaviour {
+        epsv: true,
+        feat: vec!["SIZE", "MDTM", "MFMT", "UTF8", "EPSV"],
+        forget_after_pass: true,
+        ..Behaviour::default()
+    });
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("l");
+    for i in 0..4 {
+        write(&local, &format!("d{i}/f{i}.bin"), &noise(1000, i as u64));
+    }
+    Run::new(&srv)
+        .push(&local)
+        .args(["-j", "2", "-v", "--timeout", "2"])
+        .expect_code(0)
+        .expect_stdout("batching off for commands after a transfer")
+        .expect_stdout("TYPE I, FEAT sent with PASS");
+    for i in 0..4 {
+        let path = format!("/d{i}/f{i}.bin");
+        assert_eq!(srv.file(&path).unwrap().0, noise(1000, i as u64));
+    }
+    // The dropped commands never reached the log: what is there was sent alone.
+    let log = srv.log();
+    let count = |c: &str| log.iter().filter(|l| l.as_str() == c).count();
+    assert_eq!((count("FEAT"), count("TYPE I")), (1, 2), "{log:?}");
+    assert_eq!(count("PASS pw"), 3, "one session set up again: {log:?}");
 }

@@ -101,6 +101,10 @@ pub struct Behaviour {
     pub fold_case: bool,
     /// The SYST reply's text.
     pub syst: &'static str,
+    /// The root's listing waits (up to 10 s) until this many sessions have logged in.
+    pub hold_root_for_logins: usize,
+    /// Whatever came in the same write as PASS is dropped unread, unanswered.
+    pub forget_after_pass: bool,
 }
 
 impl Default for Behaviour {
@@ -136,6 +140,8 @@ impl Default for Behaviour {
             refuse_rename_over: false,
             fold_case: false,
             syst: "UNIX Type: L8",
+            hold_root_for_logins: 0,
+            forget_after_pass: false,
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -172,6 +178,9 @@ struct State {
     along: Vec<usize>,
     /// Modes set by `SITE CHMOD` (with `Behaviour::site_chmod`), moved along by renames.
     modes: BTreeMap<String, u32>,
+    /// Successful logins so far, and how many there were when a held root listing went on.
+    logins: usize,
+    logins_at_root: Option<usize>,
 }
 
 pub struct Scripted {
@@ -277,6 +286,12 @@ impl Scripted {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// How many sessions had logged in when the root's listing, held for them
+    /// (`Behaviour::hold_root_for_logins`), went on.
+    pub fn logins_at_root(&self) -> Option<usize> {
+        self.state.lock().unwrap().logins_at_root
     }
 
     /// Every command received, PASS included (the test checks what the client sent).
@@ -482,7 +497,14 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
         };
         let reply: String = match cmd.to_ascii_uppercase().as_str() {
             "USER" => "331 password please".into(),
-            "PASS" if arg == "pw" => "230 logged in".into(),
+            "PASS" if arg == "pw" => {
+                st.lock().unwrap().logins += 1;
+                if b.forget_after_pass {
+                    let n = reader.buffer().len();
+                    reader.consume(n);
+                }
+                "230 logged in".into()
+            }
             "PASS" => "530 Login incorrect.".into(),
             "TYPE" => "200 type set".into(),
             "SYST" => format!("215 {}", b.syst),
@@ -685,6 +707,17 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                         std::thread::sleep(Duration::from_secs(30));
                     }
                     "LIST" | "MLSD" => {
+                        if target == "/" && b.hold_root_for_logins > 0 {
+                            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                            let mut logins = st.lock().unwrap().logins;
+                            while logins < b.hold_root_for_logins
+                                && std::time::Instant::now() < deadline
+                            {
+                                std::thread::sleep(Duration::from_millis(5));
+                                logins = st.lock().unwrap().logins;
+                            }
+                            st.lock().unwrap().logins_at_root.get_or_insert(logins);
+                        }
                         let mlsd = cmd.eq_ignore_ascii_case("MLSD");
                         let text = {
                             let st = st.lock().unwrap();

@@ -136,6 +136,8 @@ impl Caps {
 pub struct Learned {
     pub(super) probed: OnceLock<Caps>,
     pub(super) epsv: AtomicBool,
+    /// OPTS UTF8 ON was refused though FEAT lists UTF8 (pure-ftpd: 504): not asked again.
+    pub(super) utf8_refused: AtomicBool,
 }
 
 impl Learned {

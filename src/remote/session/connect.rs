@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 use suppaftp::FtpError;
@@ -11,6 +12,7 @@ use super::caps::{Caps, knows};
 use super::control::{Control, code};
 use super::data::DataTls;
 use super::{Mode, Session};
+use crate::remote::proven::Batching;
 use crate::remote::tls::TlsMode;
 use crate::remote::{DataMode, Endpoint, Failure, Step, describe, reply_code, reply_text};
 
@@ -70,54 +72,31 @@ impl Session {
                 ctl.secure(c, &ep.host)
                     .map_err(|e| tls_failure(&label, &e))?;
             }
-            for cmd in ["PBSZ 0", "PROT P"] {
-                ctl.command(cmd, &[200])
-                    .map_err(|e| tls_failure(&label, &e))?;
-            }
+            settle(&mut ctl, &["PBSZ 0", "PROT P"], &[&[200], &[200]], ep)
+                .map_err(|e| tls_failure(&label, &e))?;
         }
-        login(&mut ctl, ep).map_err(|e| {
-            Failure::ftp(
-                Step::Login,
-                format!("login to {label} as {} failed: {}", ep.user, describe(&e)),
-                &e,
-            )
-        })?;
-        ctl.command("TYPE I", &[200]).map_err(|e| {
-            let msg = format!("{label}: TYPE I failed: {}", describe(&e));
-            Failure::ftp(Step::Connect, msg, &e)
-        })?;
-        // FEAT only informs (RFC 2389), and the run's first session has asked it already:
-        // later sessions take its answer and save the round trip.
         let known = ep.learned.probed.get().cloned();
-        let caps = match known.map_or_else(
-            || ctl.command("FEAT", &[211]).map(|r| Caps::from_feat(&r)),
-            Ok,
-        ) {
+        let setup = login(&mut ctl, ep, known.as_ref()).and_then(|caps| {
+            let caps = ep.learned.apply(caps);
+            // The first session learns from FEAT whether to ask for UTF-8.
+            if known.is_none() && caps.utf8 {
+                alone(&mut ctl, &["OPTS UTF8 ON"], Some(&caps), ep)?;
+            }
+            Ok(caps)
+        });
+        let caps = match setup {
             Ok(caps) => caps,
-            // No FEAT, or a reply that is not a FEAT reply: assume nothing, probe later.
-            Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => Caps::default(),
-            Err(e) => {
-                return Err(Failure::ftp(
-                    Step::Connect,
-                    format!("{label}: FEAT failed: {}", describe(&e)),
-                    &e,
-                ));
+            // Batching after the login is off now: the same again, one command at a time.
+            Err(Setup::Redo) => return Session::connect(ep),
+            Err(Setup::Login(e)) => {
+                let msg = format!("login to {label} as {} failed: {}", ep.user, describe(&e));
+                return Err(Failure::ftp(Step::Login, msg, &e));
+            }
+            Err(Setup::Then(what, e)) => {
+                let msg = format!("{label}: {what} failed: {}", describe(&e));
+                return Err(Failure::ftp(Step::Connect, msg, &e));
             }
         };
-        let caps = ep.learned.apply(caps);
-        if caps.utf8 {
-            // Some servers answer 202 ("already on"); a refusal is not fatal either.
-            match ctl.command("OPTS UTF8 ON", &[200, 202]) {
-                Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
-                Err(e) => {
-                    return Err(Failure::ftp(
-                        Step::Connect,
-                        format!("{label}: OPTS UTF8 ON failed: {}", describe(&e)),
-                        &e,
-                    ));
-                }
-            }
-        }
         Ok(Session {
             ctl,
             caps,
@@ -165,11 +144,157 @@ impl Session {
     }
 }
 
-/// USER, then PASS if asked for (331); 230 (or 202, "not needed") logs in.
-fn login(ctl: &mut Control, ep: &Endpoint) -> Result<(), FtpError> {
-    let r = ctl.command(format!("USER {}", ep.user), &[230, 331])?;
+/// What went wrong setting a session up: the login itself, a command after it, or replies
+/// batched behind PASS that never came (batching after a transfer is then off; connect again).
+enum Setup {
+    Login(FtpError),
+    Then(&'static str, FtpError),
+    Redo,
+}
+
+/// USER, then PASS if asked for (331); 230 (or 202, "not needed") logs in. Then `TYPE I`,
+/// FEAT unless the run's first session already read it (`known`), and `OPTS UTF8 ON` where
+/// FEAT lists UTF8. Returns the capabilities.
+///
+/// Where the server answers commands without data connections in order
+/// ([`Batching::AfterTransfer`]), TYPE I and FEAT (or OPTS) go in PASS's write, so a session
+/// is ready one or two round trips sooner. Their replies are told apart by code, since a
+/// server that works asynchronously (libunftp) may answer them in either order; anything
+/// else has each asked again alone. Replies that never come turn that batching off.
+fn login(ctl: &mut Control, ep: &Endpoint, known: Option<&Caps>) -> Result<Caps, Setup> {
+    let then: Vec<&str> = match known {
+        None => vec!["TYPE I", "FEAT"],
+        Some(c) if c.utf8 && !ep.learned.utf8_refused.load(Ordering::SeqCst) => {
+            vec!["TYPE I", "OPTS UTF8 ON"]
+        }
+        Some(_) => vec!["TYPE I"],
+    };
+    let batched = ep.proven.get(Batching::AfterTransfer).on();
+    let r = ctl
+        .command(format!("USER {}", ep.user), &[230, 331])
+        .map_err(Setup::Login)?;
+    let mut first = Vec::new();
     if code(&r) == 331 {
-        ctl.command(format!("PASS {}", ep.password.0), &[230, 202])?;
+        first.push(format!("PASS {}", ep.password.0));
+    }
+    if batched {
+        first.extend(then.iter().map(|c| c.to_string()));
+    }
+    if code(&r) == 331 {
+        let pass = ctl.exchange(&first, 1).map_err(Setup::Login)?.remove(0);
+        if !matches!(code(&pass), 230 | 202) {
+            if batched && out_of_turn(ctl, then.len(), ep.timeout) {
+                // An asynchronous server (libunftp) answered a command behind PASS before
+                // PASS itself: logged in, but those answers are not to be trusted.
+                return alone(ctl, &then, known, ep);
+            }
+            return Err(Setup::Login(FtpError::UnexpectedResponse(pass)));
+        }
+    } else if batched {
+        ctl.send(&first).map_err(|e| Setup::Then("TYPE I", e))?;
+    }
+    if !batched {
+        return alone(ctl, &then, known, ep);
+    }
+    let replies = match ctl.exchange(&[], then.len()) {
+        Ok(r) => r,
+        Err(FtpError::ConnectionError(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            ep.proven.get(Batching::AfterTransfer).refuse(format!(
+                "{}: no reply came in time to {} sent with PASS",
+                ep.label(),
+                then.join(", ")
+            ));
+            return Err(Setup::Redo);
+        }
+        Err(e) => return Err(Setup::Then("TYPE I", e)),
+    };
+    let codes: Vec<u32> = replies.iter().map(code).collect();
+    match (then.len(), codes.as_slice()) {
+        // TYPE's 200 and FEAT's 211, in either order.
+        (2, [200, 211] | [211, 200]) if known.is_none() => {
+            let feat = replies.into_iter().find(|r| code(r) == 211);
+            Ok(feat.map(|r| Caps::from_feat(&r)).unwrap_or_default())
+        }
+        // TYPE's 200 and OPTS's 200 or 202 (already on), in either order.
+        (2, [200, 200 | 202] | [202, 200]) => Ok(known.cloned().unwrap_or_default()),
+        (1, [200]) => Ok(known.cloned().unwrap_or_default()),
+        // A refusal (OPTS, FEAT or TYPE: which one cannot be told from the codes), or an
+        // answer out of turn: each again, alone, in order.
+        _ => alone(ctl, &then, known, ep),
+    }
+}
+
+/// After a refused PASS with `n` commands behind it: whether one of the `n` replies still to
+/// come is PASS's success, which means the refusal was one of theirs, answered first. A
+/// server that ends the session or stays silent after a refused login costs at most 2 s.
+fn out_of_turn(ctl: &mut Control, n: usize, timeout: std::time::Duration) -> bool {
+    ctl.set_read_timeout(timeout.min(std::time::Duration::from_secs(2)));
+    let mut logged_in = false;
+    for _ in 0..n {
+        match ctl.read() {
+            Ok(r) => logged_in |= matches!(code(&r), 230 | 202),
+            Err(_) => return false,
+        }
+    }
+    ctl.set_read_timeout(timeout);
+    logged_in
+}
+
+/// `then` one command at a time: TYPE I must be accepted; FEAT's refusal means no features
+/// are known (they are probed later); a refused OPTS UTF8 is not fatal.
+fn alone(
+    ctl: &mut Control,
+    then: &[&str],
+    known: Option<&Caps>,
+    ep: &Endpoint,
+) -> Result<Caps, Setup> {
+    let mut caps = known.cloned().unwrap_or_default();
+    for &cmd in then {
+        match cmd {
+            "TYPE I" => {
+                ctl.command(cmd, &[200])
+                    .map_err(|e| Setup::Then("TYPE I", e))?;
+            }
+            "FEAT" => match ctl.command(cmd, &[211]) {
+                Ok(r) => caps = Caps::from_feat(&r),
+                Err(FtpError::UnexpectedResponse(_)) | Err(FtpError::BadResponse) => {}
+                Err(e) => return Err(Setup::Then("FEAT", e)),
+            },
+            _ => match ctl.command(cmd, &[200, 202]) {
+                // Some servers answer 202 ("already on"); a refusal is not fatal either.
+                Ok(_) => {}
+                Err(FtpError::UnexpectedResponse(_)) => {
+                    ep.learned.utf8_refused.store(true, Ordering::SeqCst);
+                }
+                Err(e) => return Err(Setup::Then("OPTS UTF8 ON", e)),
+            },
+        }
+    }
+    Ok(caps)
+}
+
+/// Commands that set the connection up, in one write where the server answers commands
+/// without data connections in order; each must get one of its `expected` codes. Any other
+/// answer has them asked again one at a time, whose refusal is the error.
+fn settle(
+    ctl: &mut Control,
+    cmds: &[&str],
+    expected: &[&[u32]],
+    ep: &Endpoint,
+) -> Result<(), FtpError> {
+    if ep.proven.get(Batching::AfterTransfer).on() {
+        let lines: Vec<String> = cmds.iter().map(|c| c.to_string()).collect();
+        let replies = ctl.exchange(&lines, cmds.len())?;
+        if replies
+            .iter()
+            .zip(expected)
+            .all(|(r, want)| want.contains(&code(r)))
+        {
+            return Ok(());
+        }
+    }
+    for (cmd, want) in cmds.iter().zip(expected) {
+        ctl.command(*cmd, want)?;
     }
     Ok(())
 }

@@ -483,12 +483,16 @@ impl Session {
         Failure::ftp(step, msg, e)
     }
 
-    /// Says goodbye politely; errors do not matter at this point.
-    pub fn quit(mut self) {
-        if !self.broken {
-            let _ = self.ask("QUIT", &[221]);
+    /// Says goodbye on every session. The 221 is not waited for: every earlier reply has
+    /// been read, so it could tell nothing, and waiting would cost each run a round trip at
+    /// its very end.
+    pub fn quit_all(sessions: Vec<Session>) {
+        for mut s in sessions {
+            if !s.broken {
+                let _ = s.ctl.send(&["QUIT".to_string()]);
+            }
+            s.ctl.close();
         }
-        self.ctl.close();
     }
 }
 
