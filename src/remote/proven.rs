@@ -13,6 +13,7 @@
 //! | [`Batching::AfterTransfer`] | MFMT, RNFR and RNTO after a transfer's 226; a deploy's rename into place with its SITE CHMOD (one rename to a write); TYPE I and FEAT or OPTS UTF8 ON behind PASS, and PBSZ with PROT (told apart by code: an asynchronous server may answer a command behind PASS first) | on: commands without data connections, answered in order by any RFC 959 server; replies that never come turn it off |
 //! | [`Batching::Ahead`] | the next listing's EPSV and MLSD/LIST while this listing's data is still to come | unknown: one session tries it once, where an anomaly costs only a redo; it is on once that listing came back whole |
 //! | [`Batching::Carried`] | an upload's MFMT, RNFR and RNTO ahead of the next upload's EPSV and STOR | unknown: one session tries it once; it is on once that finish came back as successes |
+//! | [`Batching::EarlyGoodbye`] | our TLS close_notify on a listing's data connection right after its handshake, so the server's own goodbye (and its 226) need not wait a round trip for ours; TLS 1.3 only, where that closes only our side (RFC 8446, 6.1) | unknown: one listing tries it; it is on once that listing ended with 226 |
 //! | [`Batching::Queries`] | up to 32 SIZE or MDTM commands: files whose listing gave no exact size, or a time too coarse to compare | unknown: the first batch is the trial; it is on once every reply came back in order as 213 or 550 |
 //!
 //! The first anomaly in a batched exchange (a refused or reset data connection, an extra,
@@ -32,10 +33,12 @@ pub enum Batching {
     Queries,
     /// An upload's finish (MFMT, RNFR, RNTO) in the write of the next upload's EPSV and STOR.
     Carried,
+    /// Our TLS goodbye on a listing's data connection before its data is read.
+    EarlyGoodbye,
 }
 
 /// How many kinds of batching there are.
-pub const KINDS: usize = 5;
+pub const KINDS: usize = 6;
 
 impl Batching {
     pub fn label(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Batching {
             Batching::Ahead => "listings sent ahead",
             Batching::Queries => "queries in one write",
             Batching::Carried => "an upload's finish carried with the next upload",
+            Batching::EarlyGoodbye => "the TLS goodbye sent before a listing is read",
         }
     }
 }
@@ -152,6 +156,7 @@ pub struct Proven {
     ahead: Trust,
     queries: Trust,
     carried: Trust,
+    early_goodbye: Trust,
 }
 
 impl Default for Proven {
@@ -162,6 +167,7 @@ impl Default for Proven {
             ahead: Trust::new(UNKNOWN),
             queries: Trust::new(UNKNOWN),
             carried: Trust::new(UNKNOWN),
+            early_goodbye: Trust::new(UNKNOWN),
         }
     }
 }
@@ -174,6 +180,7 @@ impl Proven {
             Batching::Ahead => &self.ahead,
             Batching::Queries => &self.queries,
             Batching::Carried => &self.carried,
+            Batching::EarlyGoodbye => &self.early_goodbye,
         }
     }
 
@@ -185,6 +192,7 @@ impl Proven {
             Batching::Ahead,
             Batching::Queries,
             Batching::Carried,
+            Batching::EarlyGoodbye,
         ]
         .into_iter()
         .filter_map(|k| {

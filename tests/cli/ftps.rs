@@ -274,3 +274,85 @@ fn certificate_flags_need_ftps() {
     );
     out.assert_code(2);
 }
+
+/// Over TLS 1.3 our goodbye goes out right after a listing's handshake, so a server that
+/// waits for it before its 226 need not wait a round trip. A server that takes it for the
+/// client leaving (426) has the listing redone at once without it, for the rest of the run.
+#[test]
+fn an_early_tls_goodbye_refused_is_redone_without_it() {
+    let home = tempfile::tempdir().unwrap();
+    let pki = pki::make(home.path());
+    let mut feat = Behaviour::default().feat;
+    feat.push("EPSV");
+    let srv = Scripted::start(Behaviour {
+        mlsd: true,
+        epsv: true,
+        feat,
+        implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
+        abort_on_early_goodbye: true,
+        ..Behaviour::default()
+    });
+    srv.put_file("a.bin", &noise(5_000, 1), std::time::SystemTime::now());
+    let local = home.path().join("l");
+    let (l, ca) = (local.to_str().unwrap(), pki.ca_pem.to_str().unwrap());
+    let url = srv.url();
+    let out = run_in(
+        home.path(),
+        &["pull", "--tls", "implicit", "--ca-file", ca, "-v", &url, l],
+        &[],
+    );
+    out.assert_code(0);
+    assert_eq!(fs::read(local.join("a.bin")).unwrap(), noise(5_000, 1));
+    assert!(
+        out.stdout
+            .contains("batching off for the TLS goodbye sent before a listing is read")
+            && out.stdout.contains("426 Transfer aborted"),
+        "{}",
+        out.all()
+    );
+    let log = srv.log();
+    let listings = log.iter().filter(|c| c.starts_with("MLSD")).count();
+    assert_eq!(listings, 2, "the root listed again: {log:?}");
+    assert!(
+        !out.all().contains("retry"),
+        "a redo is no retry: {}",
+        out.all()
+    );
+}
+
+/// A server that takes the early goodbye lists as before: the run's listings are whole.
+#[test]
+fn an_early_tls_goodbye_keeps_listings_whole() {
+    let home = tempfile::tempdir().unwrap();
+    let pki = pki::make(home.path());
+    let mut feat = Behaviour::default().feat;
+    feat.push("EPSV");
+    let srv = Scripted::start(Behaviour {
+        mlsd: true,
+        epsv: true,
+        feat,
+        implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
+        ..Behaviour::default()
+    });
+    for i in 0..6 {
+        srv.put_file(
+            &format!("d{}/f{i}.bin", i % 3),
+            &noise(3_000, i),
+            std::time::SystemTime::now(),
+        );
+    }
+    let local = home.path().join("l");
+    let (l, ca) = (local.to_str().unwrap(), pki.ca_pem.to_str().unwrap());
+    let url = srv.url();
+    let out = run_in(
+        home.path(),
+        &["pull", "--tls", "implicit", "--ca-file", ca, "-v", &url, l],
+        &[],
+    );
+    out.assert_code(0);
+    for i in 0..6 {
+        let got = fs::read(local.join(format!("d{}/f{i}.bin", i % 3))).unwrap();
+        assert_eq!(got, noise(3_000, i));
+    }
+    assert!(!out.stdout.contains("batching off"), "{}", out.all());
+}

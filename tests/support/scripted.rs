@@ -105,6 +105,9 @@ pub struct Behaviour {
     pub hold_root_for_logins: usize,
     /// Whatever came in the same write as PASS is dropped unread, unanswered.
     pub forget_after_pass: bool,
+    /// A TLS listing whose client says goodbye (close_notify) before the data is sent is
+    /// aborted with 426: the server waits up to 2 s for it before sending.
+    pub abort_on_early_goodbye: bool,
 }
 
 impl Default for Behaviour {
@@ -142,6 +145,7 @@ impl Default for Behaviour {
             syst: "UNIX Type: L8",
             hold_root_for_logins: 0,
             forget_after_pass: false,
+            abort_on_early_goodbye: false,
             busy_epsv_after_rename: false,
             busy_epsv: Arc::default(),
             busy_epsv_skip: Arc::default(),
@@ -753,6 +757,16 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, b: Behaviour) -> std::io::Resul
                             }
                             text
                         };
+                        if b.abort_on_early_goodbye && tls.is_some() {
+                            data_raw.set_read_timeout(Some(Duration::from_secs(2)))?;
+                            if matches!(data.read(&mut [0u8; 1]), Ok(0)) {
+                                drop(data);
+                                reader
+                                    .get_mut()
+                                    .write_all(b"426 Transfer aborted: client went away\r\n")?;
+                                continue;
+                            }
+                        }
                         if !fire(&b.reset_list_skip) && fire(&b.reset_list) {
                             data.write_all(&text.as_bytes()[..text.len() / 2])?;
                             reset(data_raw);

@@ -225,7 +225,8 @@ impl Session {
             }
             Err(e) => return Err(e),
         };
-        let data = self.start_data(sock)?;
+        let mut data = self.start_data(sock)?;
+        let early = self.goodbye_early(&mut data, command)?;
         let read = read_lines(data, self.listing(parse));
         let lines = match read {
             Ok(lines) => lines,
@@ -234,6 +235,9 @@ impl Session {
             Err(e) => {
                 self.broken = true;
                 let what = format!("its data connection broke ({e})");
+                if early.is_some() {
+                    return Err(self.anomaly(Batching::EarlyGoodbye, command, &what));
+                }
                 let e = FtpError::ConnectionError(e);
                 return Err(self.anomaly_if_ahead(command, &what, e));
             }
@@ -242,13 +246,52 @@ impl Session {
             .read_next()
             .map_err(|e| self.timeout_is_anomaly(command, e))?;
         match code(&done) {
-            226 | 250 => Ok(lines),
+            226 | 250 => {
+                if early == Some(Engaged::Trial) {
+                    self.proven.get(Batching::EarlyGoodbye).shown();
+                }
+                Ok(lines)
+            }
             // The next listing's EPSV answered before this listing ended.
             229 => Err(self.out_of_order(command, &done)),
             _ => {
                 let why = format!("it ended with \"{}\"", reply_text(&done));
+                if early.is_some() {
+                    return Err(self.anomaly(Batching::EarlyGoodbye, command, &why));
+                }
                 let e = FtpError::UnexpectedResponse(done);
                 Err(self.anomaly_if_ahead(command, &why, e))
+            }
+        }
+    }
+
+    /// Sends our TLS goodbye on a listing's data connection before reading it, where this
+    /// server has shown it takes that ([`Batching::EarlyGoodbye`]) or as the run's trial.
+    /// Returns how it was engaged, or None where it was not sent.
+    fn goodbye_early(
+        &mut self,
+        data: &mut data::Data,
+        command: &str,
+    ) -> Result<Option<Engaged>, StepError> {
+        if !data.tls13() {
+            return Ok(None);
+        }
+        let engaged = self.proven.get(Batching::EarlyGoodbye).engage();
+        if !engaged.yes() {
+            return Ok(None);
+        }
+        match data.goodbye_early() {
+            Ok(true) => Ok(Some(engaged)),
+            Ok(false) => {
+                if engaged == Engaged::Trial {
+                    self.proven.get(Batching::EarlyGoodbye).untried();
+                }
+                Ok(None)
+            }
+            Err(e) => {
+                self.broken = true;
+                let what = format!("its data connection broke ({e})");
+                Err(self.anomaly(Batching::EarlyGoodbye, command, &what))
             }
         }
     }
