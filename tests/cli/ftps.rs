@@ -207,15 +207,7 @@ fn implicit_tls_pulls_and_pushes() {
 fn ftps_batches_as_plain_ftp_does() {
     let home = tempfile::tempdir().unwrap();
     let pki = pki::make(home.path());
-    let mut feat = Behaviour::default().feat;
-    feat.push("EPSV");
-    let srv = Scripted::start(Behaviour {
-        mlsd: true,
-        epsv: true,
-        feat,
-        implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
-        ..Behaviour::default()
-    });
+    let srv = batching_tls_server(&pki, Behaviour::default());
     for i in 0..3 {
         srv.put_file(
             &format!("d{i}/a.bin"),
@@ -275,6 +267,19 @@ fn certificate_flags_need_ftps() {
     out.assert_code(2);
 }
 
+/// An implicit-TLS scripted server with MLSD and EPSV, where batching can engage.
+fn batching_tls_server(pki: &pki::Pki, b: Behaviour) -> Scripted {
+    let mut feat = b.feat.clone();
+    feat.push("EPSV");
+    Scripted::start(Behaviour {
+        mlsd: true,
+        epsv: true,
+        feat,
+        implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
+        ..b
+    })
+}
+
 /// Over TLS 1.3 our goodbye goes out right after a listing's handshake, so a server that
 /// waits for it before its 226 need not wait a round trip. A server that takes it for the
 /// client leaving (426) has the listing redone at once without it, for the rest of the run.
@@ -282,16 +287,13 @@ fn certificate_flags_need_ftps() {
 fn an_early_tls_goodbye_refused_is_redone_without_it() {
     let home = tempfile::tempdir().unwrap();
     let pki = pki::make(home.path());
-    let mut feat = Behaviour::default().feat;
-    feat.push("EPSV");
-    let srv = Scripted::start(Behaviour {
-        mlsd: true,
-        epsv: true,
-        feat,
-        implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
-        abort_on_early_goodbye: true,
-        ..Behaviour::default()
-    });
+    let srv = batching_tls_server(
+        &pki,
+        Behaviour {
+            abort_on_early_goodbye: true,
+            ..Behaviour::default()
+        },
+    );
     srv.put_file("a.bin", &noise(5_000, 1), std::time::SystemTime::now());
     let local = home.path().join("l");
     let (l, ca) = (local.to_str().unwrap(), pki.ca_pem.to_str().unwrap());
@@ -325,15 +327,7 @@ fn an_early_tls_goodbye_refused_is_redone_without_it() {
 fn an_early_tls_goodbye_keeps_listings_whole() {
     let home = tempfile::tempdir().unwrap();
     let pki = pki::make(home.path());
-    let mut feat = Behaviour::default().feat;
-    feat.push("EPSV");
-    let srv = Scripted::start(Behaviour {
-        mlsd: true,
-        epsv: true,
-        feat,
-        implicit_tls: Some(support::scripted::tls_config(&pki.cert_pem, &pki.key_pem)),
-        ..Behaviour::default()
-    });
+    let srv = batching_tls_server(&pki, Behaviour::default());
     for i in 0..6 {
         srv.put_file(
             &format!("d{}/f{i}.bin", i % 3),

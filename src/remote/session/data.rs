@@ -63,25 +63,21 @@ impl Data {
         }
     }
 
-    /// Says TLS goodbye now, on a connection we only read from: under TLS 1.3 that closes
-    /// our side alone (RFC 8446, 6.1), and a server that waits for our goodbye before it
-    /// answers 226 (pure-ftpd) finds it already there. Not under TLS 1.2, where a goodbye
-    /// asks the other side to stop sending. Returns whether it was sent.
-    pub fn goodbye_early(&mut self) -> io::Result<bool> {
-        let Data::Tls(t) = self else {
-            return Ok(false);
-        };
-        if t.conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
-            return Ok(false);
-        }
-        t.conn.send_close_notify();
-        t.flush()?;
-        Ok(true)
-    }
-
-    /// Whether [`Data::goodbye_early`] could send anything: TLS 1.3.
+    /// Whether this is TLS 1.3, where [`Data::goodbye_early`] closes our side alone (RFC
+    /// 8446, 6.1). Not TLS 1.2, where a goodbye asks the other side to stop sending.
     pub fn tls13(&self) -> bool {
         matches!(self, Data::Tls(t) if t.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3))
+    }
+
+    /// Says TLS goodbye now, on a TLS 1.3 connection we only read from ([`Data::tls13`]):
+    /// a server that waits for our goodbye before it answers 226 (pure-ftpd) finds it
+    /// already there.
+    pub fn goodbye_early(&mut self) -> io::Result<()> {
+        if let Data::Tls(t) = self {
+            t.conn.send_close_notify();
+            t.flush()?;
+        }
+        Ok(())
     }
 
     fn socket(&self) -> &TcpStream {

@@ -281,13 +281,7 @@ impl Session {
             return Ok(None);
         }
         match data.goodbye_early() {
-            Ok(true) => Ok(Some(engaged)),
-            Ok(false) => {
-                if engaged == Engaged::Trial {
-                    self.proven.get(Batching::EarlyGoodbye).untried();
-                }
-                Ok(None)
-            }
+            Ok(()) => Ok(Some(engaged)),
             Err(e) => {
                 self.broken = true;
                 let what = format!("its data connection broke ({e})");
